@@ -1,0 +1,1 @@
+"""Order service: intake, the order tracking table and timeline, closing the order."""

@@ -1,0 +1,7 @@
+"""`python -m services.order [migrate]`: run the order service, or only migrate its database."""
+
+from services.order.app import SPEC, app
+from services.order.settings import OrderSettings
+from shared.service import main
+
+main(SPEC, OrderSettings, app)

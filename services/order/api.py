@@ -1,0 +1,56 @@
+"""Order HTTP API: intake and the tracking table."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Response, status
+from sqlmodel import col, select
+
+from services.order.handlers import OrderConflict, accept_order
+from services.order.models import Order, OrderPublic, OrderSummary, TimelineEntry, TimelinePublic
+from shared.contracts import OrderTerms
+from shared.service import RuntimeDep
+
+router = APIRouter(prefix="/orders", tags=["orders"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=OrderSummary)
+async def create_order(terms: OrderTerms, runtime: RuntimeDep, response: Response) -> Order:
+    """Take an order in; posting the same customer order number again is answered with that order."""
+    try:
+        async with runtime.units() as uow:
+            order, created = await accept_order(terms, uow)
+    except OrderConflict as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return order
+
+
+@router.get("", response_model=list[OrderSummary])
+async def list_orders(
+    runtime: RuntimeDep,
+    status_is: Annotated[str | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[Order]:
+    """The order tracking table, newest first."""
+    query = select(Order).order_by(col(Order.created_at).desc()).limit(limit)
+    if status_is:
+        query = query.where(Order.status == status_is)
+    async with runtime.sessions() as session:
+        return list((await session.exec(query)).all())
+
+
+@router.get("/{order_id}", response_model=OrderPublic)
+async def get_order(order_id: str, runtime: RuntimeDep) -> OrderPublic:
+    """One order with its status and the timeline of the events that moved it."""
+    async with runtime.sessions() as session:
+        order = await session.get(Order, order_id)
+        if order is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no order {order_id}")
+        query = select(TimelineEntry).where(TimelineEntry.order_id == order_id).order_by(col(TimelineEntry.id))
+        entries = (await session.exec(query)).all()
+    return OrderPublic(
+        **OrderSummary.model_validate(order, from_attributes=True).model_dump(),
+        lines=OrderTerms.model_validate(order.terms).lines,
+        timeline=[TimelinePublic.model_validate(e, from_attributes=True) for e in entries],
+    )

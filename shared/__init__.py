@@ -1,0 +1,1 @@
+"""Gendan's shared library: contracts, topics and the messaging and database plumbing."""

@@ -1,0 +1,282 @@
+"""Inbound plumbing: parse, apply once (inbox), retry with backoff, park, dead-letter, then commit.
+
+Every consumed message ends in exactly one of: applied, recognised as a duplicate, ignored
+(an event type this service does not handle), parked until what it depends on appears, or
+the topic's dead-letter topic with the reason. The offset is committed only after that.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from pydantic import ValidationError
+from sqlalchemy import delete
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlmodel import col, select
+
+from shared.contracts import EVENT_TYPES, Envelope, PartnerMessage
+from shared.db import ParkedMessage
+from shared.logs import correlation_id
+from shared.topics import dlq, physical
+from shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger("gendan.consumer")
+
+TRANSIENT = (OperationalError, InterfaceError, OSError, TimeoutError, ConnectionError)
+
+
+class NotYet(Exception):
+    """The message depends on `key`, which this service has not seen yet: park it, don't fail."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(reason)
+        self.key = key
+
+
+class Invalid(ValueError):
+    """The message is well-formed JSON but breaks a contract rule (dead-lettered at once)."""
+
+
+EventHandler = Callable[[Envelope, UnitOfWork], Awaitable[None]]
+PartnerHandler = Callable[[Any, UnitOfWork], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Parsed:
+    message_id: str
+    message: Any
+    handler: Callable[[Any, UnitOfWork], Awaitable[None]] | None
+    correlation: str | None = None
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One consumed topic: how to parse its messages and which handler applies each."""
+
+    topic: str
+    parse: Callable[[bytes], Parsed]
+    description: str = ""
+
+
+def on_events(topic: str, handlers: dict[str, EventHandler]) -> Subscription:
+    """Consume lifecycle events; types without a handler here are someone else's and skipped."""
+    unknown = set(handlers) - set(EVENT_TYPES)
+    assert not unknown, f"no contract for {unknown}"
+
+    def parse(body: bytes) -> Parsed:
+        event = Envelope.model_validate_json(body)
+        handler = handlers.get(event.type)
+        if handler is not None:
+            event.payload(EVENT_TYPES[event.type])  # validates the payload before anything runs
+        return Parsed(str(event.id), event, handler, event.correlation_id)
+
+    return Subscription(topic, parse, f"handles {', '.join(sorted(handlers))}")
+
+
+def on_partner(topic: str, model: type[PartnerMessage], handler: PartnerHandler) -> Subscription:
+    """Consume a partner topic: every message must match the partner contract."""
+
+    def parse(body: bytes) -> Parsed:
+        message = model.model_validate_json(body)
+        return Parsed(message.message_id, message, handler)
+
+    return Subscription(topic, parse, model.__doc__ or "")
+
+
+@dataclass(frozen=True)
+class Record:
+    """Where a message came from: kept in dead-letter headers and parked rows."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors()[:5])
+        return f"schema-invalid: {problems}"
+    return f"{type(error).__name__}: {error}"[:1000]
+
+
+def _transient(error: Exception) -> bool:
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, TRANSIENT)
+
+
+class Consumer:
+    """Applies messages of one service's subscriptions, exactly once in effect."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        units: UnitOfWorkFactory,
+        broker: KafkaBroker,
+        prefix: str = "",
+        max_attempts: int = 3,
+        backoff: float = 0.2,
+        backoff_max: float = 10.0,
+    ) -> None:
+        self.service, self.units, self.broker, self.prefix = service, units, broker, prefix
+        self.max_attempts, self.backoff, self.backoff_max = max_attempts, backoff, backoff_max
+        self.subscriptions: dict[str, Subscription] = {}
+
+    def group(self, topic: str) -> str:
+        """Consumer group (and inbox name) of this service for one topic."""
+        return f"{self.prefix}gendan-{self.service}.{topic}"
+
+    def register(self, sub: Subscription, *, workers: int = 1) -> None:
+        """Subscribe on the broker: manual commits, after the message is settled."""
+        self.subscriptions[sub.topic] = sub
+        options: dict[str, Any] = {"max_workers": workers} if workers > 1 else {}
+
+        @self.broker.subscriber(
+            physical(sub.topic, self.prefix),
+            group_id=self.group(sub.topic),
+            ack_policy=AckPolicy.MANUAL,
+            auto_offset_reset="earliest",
+            title=f"{self.service}:{sub.topic}",
+            description=sub.description,
+            **options,
+        )
+        async def consume(msg: KafkaMessage) -> None:
+            raw = msg.raw_message
+            record = Record(
+                topic=sub.topic,
+                partition=raw.partition,
+                offset=raw.offset,
+                key=raw.key.decode(errors="replace") if raw.key else None,
+                headers={k: v.decode(errors="replace") for k, v in raw.headers or ()},
+            )
+            await self.deliver(sub, msg.body, record)
+            await msg.ack()
+
+    async def deliver(self, sub: Subscription, body: bytes, record: Record, parked_id: int | None = None) -> bool:
+        """Settle one message; returns False only when a parked message must stay parked."""
+        try:
+            parsed = sub.parse(body)
+        except (ValidationError, ValueError) as error:
+            await self.dead_letter(body, record, _reason(error))
+            await self._unpark(parked_id)
+            return True
+        if parsed.handler is None:
+            return True
+        token = correlation_id.set(parsed.correlation)
+        try:
+            return await self._apply_with_retry(parsed, body, record, parked_id)
+        finally:
+            correlation_id.reset(token)
+
+    async def _apply_with_retry(self, parsed: Parsed, body: bytes, record: Record, parked_id: int | None) -> bool:
+        failures, attempt = 0, 0
+        while True:
+            try:
+                released = await self._apply(parsed, record, parked_id)
+                break
+            except NotYet as wait:
+                if parked_id is None:
+                    await self._park(body, record, wait)
+                return parked_id is None
+            except Exception as error:
+                attempt += 1
+                if not _transient(error):
+                    failures += 1
+                    if failures >= self.max_attempts:
+                        await self.dead_letter(body, record, f"failed {failures} times: {_reason(error)}")
+                        await self._unpark(parked_id)
+                        return True
+                log.warning("retrying %s@%s/%s: %s", record.topic, record.partition, record.offset, _reason(error))
+                await asyncio.sleep(min(self.backoff * 2 ** min(attempt, 16), self.backoff_max))
+        for key in released:
+            await self.replay(key)
+        return True
+
+    async def _apply(self, parsed: Parsed, record: Record, parked_id: int | None) -> list[str]:
+        async with self.units() as uow:
+            if parked_id is not None:
+                await uow.session.exec(delete(ParkedMessage).where(col(ParkedMessage.id) == parked_id))
+            if not await uow.claim(self.group(record.topic), parsed.message_id):
+                return []
+            assert parsed.handler is not None
+            await parsed.handler(parsed.message, uow)
+        return uow.released
+
+    async def _park(self, body: bytes, record: Record, wait: NotYet) -> None:
+        async with self.units() as uow:
+            uow.session.add(
+                ParkedMessage(
+                    waits_for=wait.key,
+                    topic=record.topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                    key=record.key,
+                    body=body,
+                    headers=record.headers,
+                    reason=str(wait),
+                    parked_at=uow.clock.now(),
+                )
+            )
+        log.info("parked %s@%s/%s until %s: %s", record.topic, record.partition, record.offset, wait.key, wait)
+
+    async def _unpark(self, parked_id: int | None) -> None:
+        if parked_id is not None:
+            async with self.units() as uow:
+                await uow.session.exec(delete(ParkedMessage).where(col(ParkedMessage.id) == parked_id))
+
+    async def replay(self, key: str) -> None:
+        """Retry the messages parked waiting for `key`, oldest first."""
+        async with self.units() as uow:
+            query = select(ParkedMessage).where(ParkedMessage.waits_for == key).order_by(col(ParkedMessage.id))
+            rows = (await uow.session.exec(query)).all()
+        for row in rows:
+            record = Record(row.topic, row.partition, row.offset, row.key, row.headers)
+            await self.deliver(self.subscriptions[row.topic], row.body, record, parked_id=row.id)
+
+    async def sweep(self, every: float = 2.0) -> None:
+        """Periodically retry every parked message (covers a release racing a park)."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                async with self.units() as uow:
+                    keys = (await uow.session.exec(select(ParkedMessage.waits_for).distinct())).all()
+                for key in keys:
+                    await self.replay(key)
+            except Exception:
+                log.exception("parked-message sweep failed; will retry")
+
+    async def dead_letter(self, body: bytes, record: Record, reason: str) -> None:
+        """Publish to `<topic>.dlq` with the reason and origin in headers; retried until Kafka takes it."""
+        headers = {
+            **record.headers,
+            "x-dlq-reason": reason,
+            "x-original-topic": physical(record.topic, self.prefix),
+            "x-original-partition": str(record.partition),
+            "x-original-offset": str(record.offset),
+            "x-consumer-group": self.group(record.topic),
+            "x-failed-at": datetime.now(UTC).isoformat(),
+        }
+        delay = self.backoff
+        while True:
+            try:
+                await self.broker.publish(
+                    body,
+                    physical(dlq(record.topic), self.prefix),
+                    key=record.key.encode() if record.key else None,
+                    headers=headers,
+                )
+                log.warning("dead-lettered %s@%s/%s: %s", record.topic, record.partition, record.offset, reason)
+                return
+            except Exception:
+                log.exception("dead-letter publish failed; retrying")
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.backoff_max)

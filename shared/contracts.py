@@ -1,0 +1,332 @@
+"""Event contracts: one envelope for every lifecycle event, frozen payloads, partner messages.
+
+Contracts change only by adding fields. Field descriptions flow into the AsyncAPI documents.
+"""
+
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Self, TypeVar
+from uuid import UUID, uuid4
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from shared.clock import Clock
+
+Money = Annotated[Decimal, Field(max_digits=18, decimal_places=2, ge=0)]
+Quantity = Annotated[int, Field(gt=0, le=10_000_000)]
+Text = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class Contract(BaseModel):
+    """Base of every payload: immutable, strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+T = TypeVar("T", bound="EventData")
+
+
+# --- the envelope -----------------------------------------------------------------------
+
+
+class Envelope(Contract):
+    """The envelope of every lifecycle event; `order_id` is also the Kafka key."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: UUID = Field(description="Unique event id; consumers deduplicate on it.")
+    type: str = Field(pattern=r"^[a-z_]+\.[a-z_]+$", description="Event type, e.g. order.accepted.")
+    version: int = Field(default=1, ge=1)
+    source: str = Field(min_length=1, description="Service that raised the event.")
+    order_id: str = Field(min_length=1, max_length=64, description="Order the event belongs to.")
+    occurred_at: AwareDatetime
+    correlation_id: str = Field(description="Id shared by every event of one business flow.")
+    causation_id: str | None = Field(default=None, description="Id of the event that caused this.")
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def new(
+        cls,
+        payload: "EventData",
+        *,
+        source: str,
+        order_id: str,
+        clock: Clock,
+        cause: "Envelope | None" = None,
+    ) -> Self:
+        """Wrap a payload; an event caused by another inherits its correlation id."""
+        event_id = uuid4()
+        return cls(
+            id=event_id,
+            type=payload.event_type,
+            source=source,
+            order_id=order_id,
+            occurred_at=clock.now(),
+            correlation_id=cause.correlation_id if cause else str(event_id),
+            causation_id=str(cause.id) if cause else None,
+            data=payload.model_dump(mode="json"),
+        )
+
+    def payload(self, model: "type[T]") -> T:
+        """The typed payload of this event."""
+        return model.model_validate(self.data)
+
+
+class EventData(Contract):
+    """Payload of one event type; `event_type` names it."""
+
+    event_type: str = Field(default="", exclude=True)
+
+
+# --- order ------------------------------------------------------------------------------
+
+
+class InstallmentTrigger(StrEnum):
+    ACCEPTANCE = "acceptance"
+    DELIVERY = "delivery"
+
+
+class Installment(Contract):
+    """One part of the payment terms, e.g. 30 % on acceptance, or 100 % net 30 after delivery."""
+
+    trigger: InstallmentTrigger
+    percent: Annotated[Decimal, Field(gt=0, le=100)]
+    net_days: Annotated[int, Field(ge=0, le=365)] = 0
+
+
+class PaymentTerms(Contract):
+    installments: Annotated[list[Installment], Field(min_length=1, max_length=12)]
+
+    @model_validator(mode="after")
+    def _sums_to_100(self) -> Self:
+        if sum(i.percent for i in self.installments) != 100:
+            raise ValueError("payment term installments must add up to 100 percent")
+        return self
+
+
+NET_30_AFTER_DELIVERY = PaymentTerms(
+    installments=[Installment(trigger=InstallmentTrigger.DELIVERY, percent=Decimal(100), net_days=30)]
+)
+
+
+class OrderLine(Contract):
+    line_no: Annotated[int, Field(ge=1, le=10_000)]
+    product: Text = Field(description="Product model.")
+    spec: str = Field(default="", max_length=2000)
+    quantity: Quantity
+    unit_price: Money
+    make_or_buy: Literal["make", "buy"] = "make"
+
+
+class OrderTerms(Contract):
+    """Everything a customer order states; shared by HTTP intake, ERP intake and order.accepted."""
+
+    customer: Text
+    external_ref: Text = Field(description="The customer's own order number (idempotency key).")
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    delivery_date: date
+    payment_terms: PaymentTerms = NET_30_AFTER_DELIVERY
+    delivery_address: Text
+    destination_country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "CN"
+    contact: Text
+    lines: Annotated[list[OrderLine], Field(min_length=1, max_length=500)]
+
+    @model_validator(mode="after")
+    def _unique_lines(self) -> Self:
+        numbers = [line.line_no for line in self.lines]
+        if len(set(numbers)) != len(numbers):
+            raise ValueError("line numbers must be unique")
+        return self
+
+    def compute_total(self) -> Decimal:
+        """Sum of quantity times unit price over the lines."""
+        return sum((line.unit_price * line.quantity for line in self.lines), Decimal(0))
+
+
+class OrderAccepted(EventData, OrderTerms):
+    event_type: str = Field(default="order.accepted", exclude=True)
+    total_amount: Money = Field(description="Sum of the lines.")
+
+
+class OrderClosed(EventData):
+    event_type: str = Field(default="order.closed", exclude=True)
+    closed_at: AwareDatetime
+
+
+# --- production -------------------------------------------------------------------------
+
+
+class ProductionOrderCreated(EventData):
+    event_type: str = Field(default="production.order_created", exclude=True)
+    work_order_id: str
+    line_no: int
+    product: str
+    quantity: int
+    kind: Literal["make", "buy"]
+    planned_completion: date
+
+
+class ProductionStarted(EventData):
+    event_type: str = Field(default="production.started", exclude=True)
+    work_order_id: str
+
+
+class ProductionCompleted(EventData):
+    event_type: str = Field(default="production.completed", exclude=True)
+    work_order_id: str
+    good_quantity: int
+    scrap_quantity: int
+
+
+class ProductionOrderReady(EventData):
+    """Every work order of the order is complete: the goods can go to the warehouse."""
+
+    event_type: str = Field(default="production.order_ready", exclude=True)
+    work_order_ids: list[str]
+    quantity: int
+
+
+# --- logistics --------------------------------------------------------------------------
+
+
+class ShipmentPlanned(EventData):
+    event_type: str = Field(default="logistics.shipment_planned", exclude=True)
+    shipment_id: str
+    tracking_number: str
+    carrier: str
+    mode: Literal["express", "truck", "sea", "air"]
+    packages: int
+    weight_kg: Decimal
+
+
+class ShipmentTracked(EventData):
+    event_type: str = Field(default="logistics.shipment_tracked", exclude=True)
+    shipment_id: str
+    status: str
+    location: str = ""
+
+
+class ShipmentDelivered(EventData):
+    event_type: str = Field(default="logistics.shipment_delivered", exclude=True)
+    shipment_id: str
+    delivered_at: AwareDatetime
+    received_quantity: int
+
+
+# --- billing ----------------------------------------------------------------------------
+
+
+class InvoiceIssued(EventData):
+    event_type: str = Field(default="billing.invoice_issued", exclude=True)
+    invoice_id: str
+    invoice_number: str
+    amount: Money
+    currency: str
+    due_date: date
+    trigger: InstallmentTrigger
+
+
+class PaymentReceived(EventData):
+    event_type: str = Field(default="billing.payment_received", exclude=True)
+    payment_id: str
+    invoice_number: str
+    amount: Money
+    match: Literal["exact", "partial", "over"]
+
+
+class OrderSettled(EventData):
+    """Every installment of the order is invoiced and paid."""
+
+    event_type: str = Field(default="billing.order_settled", exclude=True)
+    invoiced_total: Money
+    paid_total: Money
+
+
+EVENT_TYPES: dict[str, type[EventData]] = {
+    model.model_fields["event_type"].default: model
+    for model in (
+        OrderAccepted,
+        OrderClosed,
+        ProductionOrderCreated,
+        ProductionStarted,
+        ProductionCompleted,
+        ProductionOrderReady,
+        ShipmentPlanned,
+        ShipmentTracked,
+        ShipmentDelivered,
+        InvoiceIssued,
+        PaymentReceived,
+        OrderSettled,
+    )
+}
+
+
+# --- partner messages -------------------------------------------------------------------
+
+
+class PartnerMessage(Contract):
+    """A message from a partner system; `message_id` is its idempotency key."""
+
+    message_id: Annotated[str, Field(min_length=1, max_length=100)]
+    occurred_at: AwareDatetime
+
+
+class ErpOrder(PartnerMessage, OrderTerms):
+    """An order from an ERP or sales system on `erp.orders`."""
+
+
+class MesEvent(PartnerMessage):
+    """Production progress from the factory's MES on `mes.events`."""
+
+    type: Literal["started", "operation_reported", "machine_down", "completed"]
+    work_order_id: Annotated[str, Field(min_length=1, max_length=64)]
+    operation: str = ""
+    good_quantity: Annotated[int, Field(ge=0)] = 0
+    scrap_quantity: Annotated[int, Field(ge=0)] = 0
+
+
+class WmsEvent(PartnerMessage):
+    """A stock movement from the warehouse's WMS on `wms.events`."""
+
+    type: Literal["received", "picked", "packed"]
+    order_id: Annotated[str, Field(min_length=1, max_length=64)]
+    quantity: Annotated[int, Field(ge=0)] = 0
+    packages: Annotated[int, Field(ge=0)] = 0
+    weight_kg: Annotated[Decimal, Field(ge=0)] = Decimal(0)
+
+
+class CarrierStatus(StrEnum):
+    PICKED_UP = "picked_up"
+    IN_TRANSIT = "in_transit"
+    CUSTOMS = "customs"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERED = "delivered"
+    EXCEPTION = "exception"
+
+
+class CarrierTracking(PartnerMessage):
+    """A tracking event from a carrier on `carrier.tracking` (or its webhook)."""
+
+    carrier: Annotated[str, Field(min_length=1, max_length=64)]
+    tracking_number: Annotated[str, Field(min_length=1, max_length=64)]
+    status: CarrierStatus
+    location: str = ""
+    received_quantity: Annotated[int, Field(ge=0)] | None = None
+
+
+class FinancePayment(PartnerMessage):
+    """A payment seen by the finance system on `finance.payments`; message_id is the payment id."""
+
+    invoice_number: Annotated[str, Field(min_length=1, max_length=64)]
+    amount: Money
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+
+
+PARTNER_CONTRACTS: dict[str, type[PartnerMessage]] = {
+    "erp.orders": ErpOrder,
+    "mes.events": MesEvent,
+    "wms.events": WmsEvent,
+    "carrier.tracking": CarrierTracking,
+    "finance.payments": FinancePayment,
+}

@@ -1,0 +1,76 @@
+"""Database plumbing: engine and sessions, and the outbox, inbox and parking tables."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Identity, LargeBinary, Text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel import Field, SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+SessionFactory = async_sessionmaker[AsyncSession]
+
+
+def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
+    """An asyncpg engine that checks connections before use (a restarted database is survived)."""
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def make_session_factory(engine: AsyncEngine) -> SessionFactory:
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def transaction(sessions: SessionFactory) -> AsyncIterator[AsyncSession]:
+    """One unit of work: commits on success, rolls back on error."""
+    async with sessions() as session, session.begin():
+        yield session
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(sa_column=Column(DateTime(timezone=True), **kw))
+
+
+class OutboxMessage(SQLModel, table=True):
+    """An event committed with the state change that caused it, waiting for the relay."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
+    event_id: UUID = Field(unique=True)
+    topic: str
+    key: str
+    event_type: str
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = _ts(nullable=False)
+    sent_at: datetime | None = _ts(nullable=True)
+
+
+class InboxMessage(SQLModel, table=True):
+    """A message a consumer has applied; recorded in the same transaction as its effect."""
+
+    __tablename__ = "inbox"
+
+    consumer: str = Field(primary_key=True)
+    message_id: str = Field(primary_key=True)
+    processed_at: datetime = _ts(nullable=False)
+
+
+class ParkedMessage(SQLModel, table=True):
+    """A message that arrived before what it depends on; replayed when `waits_for` appears."""
+
+    __tablename__ = "parked"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
+    waits_for: str = Field(index=True)
+    topic: str
+    partition: int
+    offset: int = Field(sa_column=Column(BigInteger, nullable=False))
+    key: str | None = None
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    headers: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    reason: str
+    parked_at: datetime = _ts(nullable=False)

@@ -1,0 +1,96 @@
+"""Alembic plumbing shared by every service: the env runner, programmatic upgrade, common tables."""
+
+import asyncio
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command, context, op
+from alembic.config import Config
+from sqlalchemy import pool
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from shared import db  # noqa: F401  (the plumbing tables belong to every service's metadata)
+
+MIGRATION_LOCK = 4_815_162_342  # advisory lock: concurrent instances migrate one at a time
+
+
+def config(migrations_dir: Path, url: str) -> Config:
+    """An Alembic config for one service's migrations folder and database."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(migrations_dir: Path, url: str) -> None:
+    """Bring the database to the newest revision (blocking; call from a thread in async code)."""
+    command.upgrade(config(migrations_dir, url), "head")
+
+
+def run_env(target_metadata: sa.MetaData) -> None:
+    """Body of every service's env.py: online migrations over asyncpg, under an advisory lock."""
+    url = context.config.get_main_option("sqlalchemy.url")
+    if context.is_offline_mode():
+        context.configure(url=url, target_metadata=target_metadata, literal_binds=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+
+    def run(connection: Connection) -> None:
+        connection.execute(sa.text(f"SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+        context.configure(connection=connection, target_metadata=target_metadata)
+        with context.begin_transaction():
+            context.run_migrations()
+        connection.execute(sa.text(f"SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+
+    async def main() -> None:
+        engine = create_async_engine(url, poolclass=pool.NullPool)
+        async with engine.connect() as connection:
+            await connection.run_sync(run)
+            await connection.commit()
+        await engine.dispose()
+
+    asyncio.run(main())
+
+
+def create_plumbing_tables() -> None:
+    """The outbox, inbox and parking tables, created by each service's first migration."""
+    ts = sa.DateTime(timezone=True)
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("event_id", sa.Uuid, nullable=False, unique=True),
+        sa.Column("topic", sa.String, nullable=False),
+        sa.Column("key", sa.String, nullable=False),
+        sa.Column("event_type", sa.String, nullable=False),
+        sa.Column("payload", sa.Text, nullable=False),
+        sa.Column("created_at", ts, nullable=False),
+        sa.Column("sent_at", ts, nullable=True),
+    )
+    op.create_index("outbox_unsent", "outbox", ["id"], postgresql_where=sa.text("sent_at IS NULL"))
+    op.create_table(
+        "inbox",
+        sa.Column("consumer", sa.String, primary_key=True),
+        sa.Column("message_id", sa.String, primary_key=True),
+        sa.Column("processed_at", ts, nullable=False),
+    )
+    op.create_table(
+        "parked",
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("waits_for", sa.String, nullable=False, index=True),
+        sa.Column("topic", sa.String, nullable=False),
+        sa.Column("partition", sa.Integer, nullable=False),
+        sa.Column("offset", sa.BigInteger, nullable=False),
+        sa.Column("key", sa.String, nullable=True),
+        sa.Column("body", sa.LargeBinary, nullable=False),
+        sa.Column("headers", sa.JSON, nullable=False),
+        sa.Column("reason", sa.String, nullable=False),
+        sa.Column("parked_at", ts, nullable=False),
+    )
+
+
+def drop_plumbing_tables() -> None:
+    """Undo `create_plumbing_tables`."""
+    for table in ("parked", "inbox", "outbox"):
+        op.drop_table(table)

@@ -1,0 +1,158 @@
+"""The service runtime: one FastAPI app per service that migrates, consumes, relays and serves HTTP."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from shared import migrations
+from shared.broker import ensure_topics, make_broker
+from shared.clock import Clock, SystemClock
+from shared.consumer import Consumer, Subscription
+from shared.db import SessionFactory, make_engine, make_session_factory
+from shared.logs import setup_logging
+from shared.outbox import OutboxRelay
+from shared.settings import ServiceSettings
+from shared.unit_of_work import UnitOfWorkFactory
+
+log = logging.getLogger("gendan.service")
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """What makes one service: its name, topic, migrations, subscriptions and HTTP routes."""
+
+    name: str
+    topic: str
+    migrations: Path
+    subscriptions: Sequence[Subscription]
+    routers: Sequence[APIRouter] = ()
+    workers: int = 2
+
+
+@dataclass
+class Runtime:
+    """Everything a request or handler of a running service may use."""
+
+    settings: ServiceSettings
+    clock: Clock
+    sessions: SessionFactory
+    units: UnitOfWorkFactory
+    broker: KafkaBroker
+    relay: OutboxRelay
+    consumer: Consumer
+    tasks: list["asyncio.Task[None]"] = field(default_factory=list)
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+health = APIRouter(tags=["health"])
+
+
+@health.get("/health")
+async def check_health(runtime: RuntimeDep) -> dict[str, str]:
+    """Liveness and readiness: the database answers and the broker is connected."""
+    async with runtime.sessions() as session:
+        await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+    return {"status": "ok", "service": runtime.settings.service_name}
+
+
+def build_runtime(spec: ServiceSpec, settings: ServiceSettings, clock: Clock) -> Runtime:
+    engine = make_engine(settings.database_url, settings.db_pool_size)
+    sessions = make_session_factory(engine)
+    broker = make_broker(settings)
+    relay = OutboxRelay(
+        sessions,
+        broker,
+        clock=clock,
+        prefix=settings.topic_prefix,
+        batch_size=settings.relay_batch_size,
+        poll_seconds=settings.relay_poll_seconds,
+    )
+    units = UnitOfWorkFactory(sessions, clock, source=spec.name, topic=spec.topic, on_commit=relay.wake)
+    consumer = Consumer(
+        service=spec.name,
+        units=units,
+        broker=broker,
+        prefix=settings.topic_prefix,
+        max_attempts=settings.handler_max_attempts,
+        backoff=settings.retry_backoff_seconds,
+        backoff_max=settings.retry_backoff_max_seconds,
+    )
+    for sub in spec.subscriptions:
+        consumer.register(sub, workers=spec.workers)
+    return Runtime(settings, clock, sessions, units, broker, relay, consumer)
+
+
+def create_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None = None) -> FastAPI:
+    """The service as an ASGI app; its lifespan owns the broker, the relay and the sweeper."""
+    runtime = build_runtime(spec, settings, clock or SystemClock())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        setup_logging(f"gendan.{spec.name}", settings.log_level)
+        if settings.migrate_on_start:
+            await asyncio.to_thread(migrations.upgrade, spec.migrations, settings.database_url)
+        await ensure_topics(
+            settings.kafka_bootstrap_servers, prefix=settings.topic_prefix, partitions=settings.topic_partitions
+        )
+        await runtime.broker.start()
+        runtime.tasks = [
+            asyncio.create_task(runtime.relay.run(), name="outbox-relay"),
+            asyncio.create_task(runtime.consumer.sweep(), name="parked-sweep"),
+        ]
+        app.state.runtime = runtime
+        log.info("service started", extra={"fields": {"service": spec.name}})
+        yield
+        await runtime.broker.stop()
+        for task in runtime.tasks:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+        await runtime.sessions.kw["bind"].dispose()
+
+    app = FastAPI(title=f"Gendan {spec.name} service", lifespan=lifespan)
+    app.include_router(health)
+    for router in spec.routers:
+        app.include_router(router)
+    app.add_exception_handler(IntegrityError, _conflict)
+    app.add_exception_handler(OperationalError, _unavailable)
+    return app
+
+
+async def _conflict(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(status_code=409, content={"detail": "conflicts with existing data"})
+
+
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(status_code=503, content={"detail": "database unavailable, retry later"})
+
+
+def main(spec: ServiceSpec, settings_type: type[ServiceSettings], app_factory: Callable[..., FastAPI]) -> None:
+    """Command line of every service: `migrate` upgrades its database, no argument runs it."""
+    import sys
+
+    import uvicorn
+
+    settings = settings_type()
+    if sys.argv[1:] == ["migrate"]:
+        migrations.upgrade(spec.migrations, settings.database_url)
+        return
+    if sys.argv[1:]:
+        raise SystemExit(f"usage: python -m services.{spec.name} [migrate]")
+    setup_logging(f"gendan.{spec.name}", settings.log_level)
+    uvicorn.run(app_factory(settings), host=settings.http_host, port=settings.http_port, log_config=None)

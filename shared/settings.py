@@ -1,0 +1,35 @@
+"""The settings base every service extends: one object per process, read from the environment."""
+
+from typing import Literal, Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Connection and runtime settings common to every service."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    service_name: str = "gendan"
+    env: Literal["development", "test", "production"] = Field(default="development", alias="GENDAN_ENV")
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+    topic_prefix: str = Field(default="", alias="GENDAN_TOPIC_PREFIX")
+    topic_partitions: int = Field(default=6, alias="GENDAN_TOPIC_PARTITIONS", ge=1)
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    log_level: str = "INFO"
+    migrate_on_start: bool = True
+    db_pool_size: int = 10
+    relay_batch_size: int = 500
+    relay_poll_seconds: float = 0.2
+    handler_max_attempts: int = Field(default=3, ge=1)
+    retry_backoff_seconds: float = 0.2
+    retry_backoff_max_seconds: float = 10.0
+
+    @model_validator(mode="after")
+    def _no_insecure_defaults(self) -> Self:
+        if self.env == "production" and "@127.0.0.1" in self.database_url:
+            raise ValueError("DATABASE_URL must be set explicitly in production")
+        return self

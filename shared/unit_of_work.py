@@ -1,0 +1,62 @@
+"""The unit of work: one transaction holding a state change, the events it causes and the inbox mark."""
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.clock import Clock
+from shared.contracts import Envelope, EventData
+from shared.db import InboxMessage, SessionFactory, transaction
+from shared.outbox import outbox_row
+
+
+@dataclass
+class UnitOfWork:
+    """What a handler gets: the session, the clock, and a way to emit events into the outbox."""
+
+    session: AsyncSession
+    clock: Clock
+    source: str
+    topic: str
+    released: list[str] = field(default_factory=list)
+
+    def emit(self, payload: EventData, *, order_id: str, cause: Envelope | None = None) -> Envelope:
+        """Stage an event on this service's topic; it is published only if the transaction commits."""
+        event = Envelope.new(payload, source=self.source, order_id=order_id, clock=self.clock, cause=cause)
+        self.session.add(outbox_row(event, topic=self.topic, clock=self.clock))
+        return event
+
+    def release(self, key: str) -> None:
+        """Say that `key` now exists, so messages parked waiting for it are replayed after commit."""
+        self.released.append(key)
+
+    async def claim(self, consumer: str, message_id: str) -> bool:
+        """Record a message as applied; False when this consumer applied it before."""
+        stmt = (
+            insert(InboxMessage)
+            .values(consumer=consumer, message_id=message_id, processed_at=self.clock.now())
+            .on_conflict_do_nothing()
+            .returning(InboxMessage.message_id)
+        )
+        return (await self.session.exec(stmt)).first() is not None
+
+
+@dataclass
+class UnitOfWorkFactory:
+    """Opens units of work for one service and wakes its outbox relay after each commit."""
+
+    sessions: SessionFactory
+    clock: Clock
+    source: str
+    topic: str
+    on_commit: Callable[[], None] = lambda: None
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[UnitOfWork]:
+        async with transaction(self.sessions) as session:
+            uow = UnitOfWork(session=session, clock=self.clock, source=self.source, topic=self.topic)
+            yield uow
+        self.on_commit()
