@@ -40,7 +40,9 @@ class NotYet(Exception):
 
 
 class Invalid(ValueError):
-    """The message is well-formed JSON but breaks a contract rule (dead-lettered at once)."""
+    """The message is well-formed but cannot be applied, e.g. a carrier reporting another's shipment.
+
+    Dead-lettered at once with the reason; retrying would not change the answer."""
 
 
 EventHandler = Callable[[Envelope, UnitOfWork], Awaitable[None]]
@@ -183,6 +185,10 @@ class Consumer:
             try:
                 released = await self._apply(parsed, record, parked_id)
                 break
+            except Invalid as error:
+                await self.dead_letter(body, record, f"rejected: {error}")
+                await self._unpark(parked_id)
+                return True
             except NotYet as wait:
                 if parked_id is None:
                     await self._park(body, record, wait)

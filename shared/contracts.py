@@ -54,16 +54,18 @@ class Envelope(Contract):
         order_id: str,
         clock: Clock,
         cause: "Envelope | None" = None,
+        correlation_id: str | None = None,
     ) -> Self:
         """Wrap a payload; an event caused by another inherits its correlation id."""
         event_id = uuid4()
+        correlation_id = cause.correlation_id if cause else correlation_id
         return cls(
             id=event_id,
             type=payload.event_type,
             source=source,
             order_id=order_id,
             occurred_at=clock.now(),
-            correlation_id=cause.correlation_id if cause else str(event_id),
+            correlation_id=correlation_id or str(event_id),
             causation_id=str(cause.id) if cause else None,
             data=payload.model_dump(mode="json"),
         )

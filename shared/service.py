@@ -33,6 +33,7 @@ class ServiceSpec:
 
     name: str
     topic: str
+    settings: type[ServiceSettings]
     migrations: Path
     subscriptions: Sequence[Subscription]
     routers: Sequence[APIRouter] = ()
@@ -98,8 +99,9 @@ def build_runtime(spec: ServiceSpec, settings: ServiceSettings, clock: Clock) ->
     return Runtime(settings, clock, sessions, units, broker, relay, consumer)
 
 
-def create_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None = None) -> FastAPI:
+def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None, clock: Clock | None = None) -> FastAPI:
     """The service as an ASGI app; its lifespan owns the broker, the relay and the sweeper."""
+    settings = settings or spec.settings()
     runtime = build_runtime(spec, settings, clock or SystemClock())
 
     @asynccontextmanager
@@ -142,17 +144,17 @@ async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=503, content={"detail": "database unavailable, retry later"})
 
 
-def main(spec: ServiceSpec, settings_type: type[ServiceSettings], app_factory: Callable[..., FastAPI]) -> None:
+def main(spec: ServiceSpec) -> None:
     """Command line of every service: `migrate` upgrades its database, no argument runs it."""
     import sys
 
     import uvicorn
 
-    settings = settings_type()
+    settings = spec.settings()
     if sys.argv[1:] == ["migrate"]:
         migrations.upgrade(spec.migrations, settings.database_url)
         return
     if sys.argv[1:]:
         raise SystemExit(f"usage: python -m services.{spec.name} [migrate]")
     setup_logging(f"gendan.{spec.name}", settings.log_level)
-    uvicorn.run(app_factory(settings), host=settings.http_host, port=settings.http_port, log_config=None)
+    uvicorn.run(create_app(spec, settings), host=settings.http_host, port=settings.http_port, log_config=None)

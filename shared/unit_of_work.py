@@ -23,9 +23,23 @@ class UnitOfWork:
     topic: str
     released: list[str] = field(default_factory=list)
 
-    def emit(self, payload: EventData, *, order_id: str, cause: Envelope | None = None) -> Envelope:
+    def emit(
+        self,
+        payload: EventData,
+        *,
+        order_id: str,
+        cause: Envelope | None = None,
+        correlation_id: str | None = None,
+    ) -> Envelope:
         """Stage an event on this service's topic; it is published only if the transaction commits."""
-        event = Envelope.new(payload, source=self.source, order_id=order_id, clock=self.clock, cause=cause)
+        event = Envelope.new(
+            payload,
+            source=self.source,
+            order_id=order_id,
+            clock=self.clock,
+            cause=cause,
+            correlation_id=correlation_id,
+        )
         self.session.add(outbox_row(event, topic=self.topic, clock=self.clock))
         return event
 

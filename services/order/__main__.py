@@ -1,7 +1,6 @@
 """`python -m services.order [migrate]`: run the order service, or only migrate its database."""
 
-from services.order.app import SPEC, app
-from services.order.settings import OrderSettings
+from services.order.app import SPEC
 from shared.service import main
 
-main(SPEC, OrderSettings, app)
+main(SPEC)

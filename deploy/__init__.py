@@ -1,0 +1,1 @@
+"""Running Gendan: the process supervisor, the simulated partners and the demo."""

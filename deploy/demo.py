@@ -1,0 +1,74 @@
+"""`python -m deploy.demo`: the whole system up, one real order flowing from intake to cash.
+
+Finds or starts Kafka and PostgreSQL (see deploy/infra.py), starts the four services and the
+simulated partners as processes, posts an order and follows it until it is closed.
+With --keep-running the system stays up afterwards (Ctrl-C stops it).
+"""
+
+import argparse
+import asyncio
+import contextlib
+import json
+import time
+from datetime import date, timedelta
+
+import httpx
+
+from deploy.infra import servers
+from deploy.system import System
+
+
+def sample_order(ref: str) -> dict[str, object]:
+    """An order as a customer's purchasing system would post it."""
+    return {
+        "customer": "ACME Industrial",
+        "external_ref": ref,
+        "currency": "USD",
+        "delivery_date": (date.today() + timedelta(days=45)).isoformat(),
+        "delivery_address": "88 Harbour Road, Shenzhen",
+        "destination_country": "CN",
+        "contact": "purchasing@acme.example",
+        "lines": [{"line_no": 1, "product": "GX-200 gearbox", "spec": "RAL 5015", "quantity": 120, "unit_price": "84.50"}],
+    }
+
+
+async def follow(system: System, ref: str, timeout: float = 120) -> dict[str, object]:
+    """Post one order and poll it until closed; returns the final order."""
+    async with httpx.AsyncClient(base_url=system.url("order"), timeout=10) as client:
+        created = (await client.post("/orders", json=sample_order(ref))).raise_for_status().json()
+        print(f"order {created['id']} accepted")
+        seen, deadline = 0, time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            order = (await client.get(f"/orders/{created['id']}")).raise_for_status().json()
+            for entry in order["timeline"][seen:]:
+                print(f"  {entry['occurred_at'][11:23]}  {entry['source']:<10} {entry['type']}")
+            seen = len(order["timeline"])
+            if order["status"] == "closed":
+                return dict(order)
+            await asyncio.sleep(0.3)
+    raise TimeoutError(f"order {created['id']} not closed after {timeout}s")
+
+
+async def main(keep_running: bool) -> None:
+    with servers() as found:
+        print(f"Kafka {found.kafka}, PostgreSQL {found.postgres} ({found.how})")
+        system = System(found.kafka, found.postgres)
+        try:
+            started = time.monotonic()
+            await system.up()
+            print(f"services up in {time.monotonic() - started:.1f}s: " + json.dumps(system.ports))
+            order = await follow(system, f"DEMO-{int(time.time())}")
+            print(f"order {order['id']} closed: delivered {order['delivered_at']}, paid {order['settled_at']}")
+            if keep_running:
+                print("system running; Ctrl-C stops it")
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.Event().wait()
+        finally:
+            system.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--keep-running", action="store_true", help="leave the system up after the order closes")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main(parser.parse_args().keep_running))

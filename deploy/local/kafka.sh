@@ -1,0 +1,296 @@
+#!/usr/bin/env bash
+# Local single-node Apache Kafka broker (KRaft, combined broker+controller)
+# for Gendan development and tests. No Docker: jars come from Maven Central.
+#
+# Usage: deploy/local/kafka.sh {start|stop|restart|status|logs [-f]}
+#
+# Env:
+#   KAFKA_PORT             client (PLAINTEXT) port          (default 9092)
+#   KAFKA_CONTROLLER_PORT  KRaft controller port             (default 9093)
+#   KAFKA_HEAP_OPTS        JVM heap options                  (default "-Xms256m -Xmx768m")
+#   KAFKA_START_TIMEOUT    seconds to wait for readiness     (default 60)
+#
+# State lives in <repo>/.local/kafka/ (libs/, data/, server.properties,
+# kafka.pid, kafka.log). Delete that folder to start from scratch.
+set -euo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=_common.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/_common.sh"
+LOG_TAG="kafka"
+
+KAFKA_HOST="127.0.0.1"
+KAFKA_PORT="${KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx768m}"
+KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-60}"
+KAFKA_STOP_TIMEOUT=30
+
+KAFKA_CONF_DIR="${LOCAL_SCRIPTS_DIR}/kafka"          # committed pom.xml + log4j2.yaml
+KAFKA_POM="${KAFKA_CONF_DIR}/pom.xml"
+KAFKA_LOG4J="${KAFKA_CONF_DIR}/log4j2.yaml"
+KAFKA_HOME="${LOCAL_STATE_DIR}/kafka"                # generated, git-ignored
+KAFKA_LIBS="${KAFKA_HOME}/libs"
+KAFKA_DATA="${KAFKA_HOME}/data"
+KAFKA_PROPS="${KAFKA_HOME}/server.properties"
+KAFKA_PIDFILE="${KAFKA_HOME}/kafka.pid"
+KAFKA_LOG="${KAFKA_HOME}/kafka.log"
+KAFKA_LOCK="${KAFKA_HOME}/.lock"
+STARTED_MARKER="Kafka Server started"
+
+require_port "$KAFKA_PORT" KAFKA_PORT
+require_port "$KAFKA_CONTROLLER_PORT" KAFKA_CONTROLLER_PORT
+[[ "$KAFKA_PORT" != "$KAFKA_CONTROLLER_PORT" ]] \
+    || die "KAFKA_PORT and KAFKA_CONTROLLER_PORT must differ (both are ${KAFKA_PORT})"
+
+# ---------------------------------------------------------------- helpers ---
+
+require_java() {
+    command -v java >/dev/null 2>&1 \
+        || die "java not found on PATH. Kafka 4.x needs Java 17+ (Debian: apt-get install -y openjdk-17-jre-headless)."
+    local version major
+    version="$(java -version 2>&1 | awk -F'"' '/version/ {print $2; exit}')"
+    major="${version%%.*}"
+    [[ "$major" == "1" ]] && major="$(cut -d. -f2 <<<"$version")"
+    if [[ "$major" =~ ^[0-9]+$ ]] && (( major < 17 )); then
+        die "java ${version} found, but Kafka 4.x needs Java 17 or newer."
+    fi
+}
+
+require_mvn() {
+    command -v mvn >/dev/null 2>&1 \
+        || die "mvn (Apache Maven) not found on PATH; it is needed once to download the Kafka jars (Debian: apt-get install -y maven)."
+}
+
+# The pid of our broker, or nothing. A pid only counts if the process is a
+# Kafka broker started with our server.properties (guards against pid reuse).
+kafka_pid() {
+    [[ -f "$KAFKA_PIDFILE" ]] || return 0
+    local pid cmdline
+    pid="$(tr -dc '0-9' <"$KAFKA_PIDFILE")"
+    pid_alive "$pid" || return 0
+    cmdline="$(tr '\0' ' ' <"/proc/${pid}/cmdline" 2>/dev/null || true)"
+    if [[ "$cmdline" == *"kafka.Kafka ${KAFKA_PROPS}"* ]]; then
+        echo "$pid"
+    fi
+}
+
+# Client port the running broker was started with (from its server.properties).
+running_port() {
+    sed -n 's|^listeners=PLAINTEXT://[^,]*:\([0-9]*\),.*|\1|p' "$KAFKA_PROPS" 2>/dev/null | head -n1
+}
+
+# Download the broker jars with Maven into .local/kafka/libs, once. The jar
+# set is re-resolved when pom.xml changes (its checksum is stored alongside).
+resolve_libs() {
+    local want have=""
+    want="$(sha256sum "$KAFKA_POM" | cut -d' ' -f1)"
+    [[ -f "${KAFKA_LIBS}/.pom.sha256" ]] && have="$(cat "${KAFKA_LIBS}/.pom.sha256")"
+    if [[ "$want" == "$have" ]] && compgen -G "${KAFKA_LIBS}/kafka_2.13-*.jar" >/dev/null; then
+        return 0
+    fi
+    require_mvn
+    info "Resolving Kafka jars with Maven (${KAFKA_POM#"${REPO_ROOT}/"}) -> ${KAFKA_LIBS#"${REPO_ROOT}/"}; the first run downloads ~45 MB ..."
+    local tmp="${KAFKA_HOME}/libs.tmp" mvnlog="${KAFKA_HOME}/mvn.log"
+    rm -rf "$tmp"
+    # Output goes to a file (Debian's Maven 3.8 emits stray ANSI codes even
+    # with -q -B); it is shown only when something goes wrong.
+    if ! mvn -q -B -Dstyle.color=never -f "$KAFKA_POM" dependency:copy-dependencies \
+            -DincludeScope=runtime -DoutputDirectory="$tmp" >"$mvnlog" 2>&1; then
+        sed 's/\x1b\[[0-9;]*m//g' "$mvnlog" | tail -n 40 >&2
+        rm -rf "$tmp"
+        die "Maven could not resolve the Kafka jars (is Maven Central reachable? full output: ${mvnlog})."
+    fi
+    compgen -G "${tmp}/kafka_2.13-*.jar" >/dev/null \
+        || die "Maven finished but no kafka_2.13 jar landed in ${tmp}"
+    echo "$want" >"${tmp}/.pom.sha256"
+    rm -rf "$KAFKA_LIBS"
+    mv "$tmp" "$KAFKA_LIBS"
+    info "Kafka jars ready ($(find "$KAFKA_LIBS" -name '*.jar' | wc -l) jars)."
+}
+
+write_properties() {
+    cat >"${KAFKA_PROPS}.tmp" <<PROPS
+# Generated by deploy/local/kafka.sh - edits are overwritten on every start.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@${KAFKA_HOST}:${KAFKA_CONTROLLER_PORT}
+listeners=PLAINTEXT://${KAFKA_HOST}:${KAFKA_PORT},CONTROLLER://${KAFKA_HOST}:${KAFKA_CONTROLLER_PORT}
+advertised.listeners=PLAINTEXT://${KAFKA_HOST}:${KAFKA_PORT}
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs=${KAFKA_DATA}
+num.partitions=6
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=true
+PROPS
+    mv "${KAFKA_PROPS}.tmp" "$KAFKA_PROPS"
+}
+
+kafka_java() {  # run a Kafka tool class with the resolved classpath
+    java -cp "${KAFKA_LIBS}/*" -Dlog4j2.configurationFile="$KAFKA_LOG4J" "$@"
+}
+
+format_storage() {
+    if [[ -f "${KAFKA_DATA}/meta.properties" ]]; then
+        return 0
+    fi
+    mkdir -p "$KAFKA_DATA"
+    local cluster_id
+    cluster_id="$(kafka_java kafka.tools.StorageTool random-uuid | tail -n1 | tr -d '[:space:]')"
+    [[ -n "$cluster_id" ]] || die "kafka.tools.StorageTool random-uuid returned nothing"
+    info "Formatting KRaft storage in ${KAFKA_DATA#"${REPO_ROOT}/"} (cluster id ${cluster_id}) ..."
+    kafka_java kafka.tools.StorageTool format -t "$cluster_id" -c "$KAFKA_PROPS" >/dev/null \
+        || die "kafka.tools.StorageTool format failed"
+    echo "$cluster_id" >"${KAFKA_HOME}/cluster.id"
+}
+
+print_log_tail() {
+    [[ -f "$KAFKA_LOG" ]] || return 0
+    echo "----- last 40 lines of ${KAFKA_LOG} -----" >&2
+    tail -n 40 "$KAFKA_LOG" >&2 || true
+    echo "-----" >&2
+}
+
+# ---------------------------------------------------------------- commands ---
+
+cmd_start() {
+    take_lock "$KAFKA_LOCK"
+
+    local pid
+    pid="$(kafka_pid)"
+    if [[ -n "$pid" ]]; then
+        local rport
+        rport="$(running_port)"
+        if [[ -n "$rport" && "$rport" != "$KAFKA_PORT" ]]; then
+            die "our Kafka is already running (pid ${pid}) on port ${rport}, but KAFKA_PORT=${KAFKA_PORT} was requested. Run '$0 stop' first to change ports."
+        fi
+        if port_open "$KAFKA_HOST" "$KAFKA_PORT"; then
+            info "Kafka is already running (pid ${pid}) on ${KAFKA_HOST}:${KAFKA_PORT}."
+            return 0
+        fi
+        info "Kafka process ${pid} exists but port ${KAFKA_PORT} is not open yet; waiting for it ..."
+    else
+        rm -f "$KAFKA_PIDFILE"
+        local p
+        for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+            if port_open "$KAFKA_HOST" "$p"; then
+                die "port ${KAFKA_HOST}:${p} is already in use by another process (not our broker). Free it or set KAFKA_PORT / KAFKA_CONTROLLER_PORT."
+            fi
+        done
+        require_java
+        [[ -f "$KAFKA_LOG4J" ]] || die "missing ${KAFKA_LOG4J}"
+        resolve_libs
+        write_properties
+        format_storage
+
+        # Keep the previous run's log for post-mortems; start a fresh one so the
+        # readiness check cannot match an old "started" line.
+        [[ -f "$KAFKA_LOG" ]] && mv -f "$KAFKA_LOG" "${KAFKA_LOG}.prev"
+        info "Starting Kafka 4 (KRaft) on ${KAFKA_HOST}:${KAFKA_PORT} (controller ${KAFKA_CONTROLLER_PORT}) ..."
+        # setsid + nohup: detach from this terminal/session; the inner shell
+        # writes its own pid and then execs java, so the pid file is java's.
+        # fd 9 (the lock) is closed for the broker so it does not hold it.
+        # shellcheck disable=SC2086,SC2016  # word-split heap opts; $$ is the inner shell's
+        setsid nohup bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$KAFKA_PIDFILE" \
+            java ${KAFKA_HEAP_OPTS} -Dlog4j2.configurationFile="$KAFKA_LOG4J" \
+            -cp "${KAFKA_LIBS}/*" kafka.Kafka "$KAFKA_PROPS" \
+            </dev/null >>"$KAFKA_LOG" 2>&1 9>&- &
+        local _
+        for _ in 1 2 3 4 5 6 7 8 9 10; do   # wait for the pid file (a few ms)
+            pid="$(kafka_pid)"; [[ -n "$pid" ]] && break; sleep 0.2
+        done
+        [[ -n "$pid" ]] || { print_log_tail; die "Kafka process did not start"; }
+    fi
+
+    local deadline=$((SECONDS + KAFKA_START_TIMEOUT))
+    while (( SECONDS < deadline )); do
+        if ! pid_alive "$pid"; then
+            print_log_tail
+            rm -f "$KAFKA_PIDFILE"
+            die "Kafka exited during startup (log: ${KAFKA_LOG})"
+        fi
+        if port_open "$KAFKA_HOST" "$KAFKA_PORT" && grep -qF "$STARTED_MARKER" "$KAFKA_LOG" 2>/dev/null; then
+            info "Kafka is up (pid ${pid}) on ${KAFKA_HOST}:${KAFKA_PORT}."
+            return 0
+        fi
+        sleep 0.5
+    done
+    print_log_tail
+    die "Kafka did not become ready within ${KAFKA_START_TIMEOUT}s (pid ${pid} still running; log: ${KAFKA_LOG}). Try: $0 stop"
+}
+
+cmd_stop() {
+    take_lock "$KAFKA_LOCK"
+
+    local pid
+    pid="$(kafka_pid)"
+    if [[ -z "$pid" ]]; then
+        rm -f "$KAFKA_PIDFILE"
+        info "Kafka is not running."
+        return 0
+    fi
+    info "Stopping Kafka (pid ${pid}) ..."
+    kill -TERM "$pid" 2>/dev/null || true
+    local deadline=$((SECONDS + KAFKA_STOP_TIMEOUT))
+    while pid_alive "$pid" && (( SECONDS < deadline )); do
+        sleep 0.5
+    done
+    if pid_alive "$pid"; then
+        warn "Kafka did not stop within ${KAFKA_STOP_TIMEOUT}s; sending SIGKILL."
+        kill -KILL "$pid" 2>/dev/null || true
+        sleep 1
+        if pid_alive "$pid"; then die "could not kill Kafka pid ${pid}"; fi
+    fi
+    rm -f "$KAFKA_PIDFILE"
+    info "Kafka stopped."
+}
+
+cmd_status() {
+    local pid
+    pid="$(kafka_pid)"
+    if [[ -n "$pid" ]]; then    # report what the running broker uses, not the env
+        KAFKA_PORT="$(running_port)"
+        KAFKA_CONTROLLER_PORT="$(sed -n 's|^controller.quorum.voters=1@.*:\([0-9]*\)$|\1|p' "$KAFKA_PROPS" | head -n1)"
+    fi
+    if [[ -n "$pid" ]] && port_open "$KAFKA_HOST" "$KAFKA_PORT"; then
+        info "running: pid ${pid}, bootstrap ${KAFKA_HOST}:${KAFKA_PORT}, controller ${KAFKA_HOST}:${KAFKA_CONTROLLER_PORT}, data ${KAFKA_DATA#"${REPO_ROOT}/"}"
+        return 0
+    elif [[ -n "$pid" ]]; then
+        info "starting or unhealthy: pid ${pid} alive but ${KAFKA_HOST}:${KAFKA_PORT} not accepting connections"
+        return 1
+    fi
+    if port_open "$KAFKA_HOST" "$KAFKA_PORT"; then
+        info "not running (but ${KAFKA_HOST}:${KAFKA_PORT} is used by some other process)"
+    else
+        info "not running"
+    fi
+    return 3
+}
+
+cmd_logs() {
+    [[ -f "$KAFKA_LOG" ]] || die "no log yet (${KAFKA_LOG})"
+    if [[ "${1:-}" == "-f" ]]; then
+        exec tail -n 100 -F "$KAFKA_LOG"
+    fi
+    tail -n 100 "$KAFKA_LOG"
+}
+
+usage() {
+    echo "Usage: $0 {start|stop|restart|status|logs [-f]}" >&2
+    exit 2
+}
+
+case "${1:-}" in
+    start)   cmd_start ;;
+    stop)    cmd_stop ;;
+    restart) cmd_stop; cmd_start ;;
+    status)  cmd_status ;;
+    logs)    shift; cmd_logs "$@" ;;
+    *)       usage ;;
+esac

@@ -1,0 +1,168 @@
+"""Simulated partners: an MES, a WMS, a carrier and a finance system answering Gendan's events.
+
+They speak only over the partner topics and contracts a real partner uses, with configurable
+delays. Message ids are derived from what they answer, so a replayed answer is a duplicate.
+"""
+
+import asyncio
+import logging
+import math
+import random
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from uuid import NAMESPACE_URL, uuid5
+
+from faststream import AckPolicy, FastStream
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from pydantic import Field
+from pydantic_settings import BaseSettings
+
+from shared import topics
+from shared.clock import SystemClock
+from shared.contracts import (
+    CarrierStatus,
+    CarrierTracking,
+    Envelope,
+    FinancePayment,
+    InvoiceIssued,
+    MesEvent,
+    PartnerMessage,
+    ProductionOrderCreated,
+    ProductionOrderReady,
+    ShipmentPlanned,
+    WmsEvent,
+)
+from shared.logs import setup_logging
+
+log = logging.getLogger("gendan.simulators")
+clock = SystemClock()
+
+
+class SimulatorSettings(BaseSettings):
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    topic_prefix: str = Field(default="", alias="GENDAN_TOPIC_PREFIX")
+    sim_delay_seconds: float = Field(default=0.05, ge=0, description="Pause before each partner answer.")
+    sim_jitter_seconds: float = Field(default=0.05, ge=0)
+
+
+def message_id(*parts: object) -> str:
+    """A partner's message id, stable for the same answer."""
+    return str(uuid5(NAMESPACE_URL, "gendan-sim:" + ":".join(map(str, parts))))
+
+
+class Partners:
+    """All four simulated partners on one broker."""
+
+    def __init__(self, broker: KafkaBroker, settings: SimulatorSettings) -> None:
+        self.broker, self.settings = broker, settings
+        self.quantities: dict[str, int] = {}
+        self.pending: set[asyncio.Task[None]] = set()
+
+    async def pause(self) -> None:
+        s = self.settings
+        await asyncio.sleep(s.sim_delay_seconds + random.uniform(0, s.sim_jitter_seconds))
+
+    async def send(self, topic: str, key: str, message: PartnerMessage) -> None:
+        await self.broker.publish(
+            message.model_dump_json().encode(), self.settings.topic_prefix + topic, key=key.encode()
+        )
+
+    def later(self, steps: Callable[[], Awaitable[None]]) -> None:
+        """Answer in the background so one slow partner conversation does not hold up the others."""
+        task = asyncio.create_task(steps())
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
+
+    async def mes(self, event: Envelope) -> None:
+        wo = event.payload(ProductionOrderCreated)
+        for step in ("started", "completed"):
+            await self.pause()
+            good = wo.quantity if step == "completed" else 0
+            message = MesEvent(
+                message_id=message_id(wo.work_order_id, step),
+                occurred_at=clock.now(),
+                type=step,  # type: ignore[arg-type]
+                work_order_id=wo.work_order_id,
+                good_quantity=good,
+            )
+            await self.send(topics.MES_EVENTS, wo.work_order_id, message)
+
+    async def wms(self, event: Envelope) -> None:
+        ready = event.payload(ProductionOrderReady)
+        self.quantities[event.order_id] = ready.quantity
+        packages = max(1, math.ceil(ready.quantity / 100))
+        for step in ("received", "packed"):
+            await self.pause()
+            message = WmsEvent(
+                message_id=message_id(event.order_id, step),
+                occurred_at=clock.now(),
+                type=step,  # type: ignore[arg-type]
+                order_id=event.order_id,
+                quantity=ready.quantity,
+                packages=packages if step == "packed" else 0,
+                weight_kg=Decimal(ready.quantity) / 10 if step == "packed" else Decimal(0),
+            )
+            await self.send(topics.WMS_EVENTS, event.order_id, message)
+
+    async def carrier(self, event: Envelope) -> None:
+        shipment = event.payload(ShipmentPlanned)
+        for status in (CarrierStatus.PICKED_UP, CarrierStatus.IN_TRANSIT, CarrierStatus.DELIVERED):
+            await self.pause()
+            message = CarrierTracking(
+                message_id=message_id(shipment.tracking_number, status),
+                occurred_at=clock.now(),
+                carrier=shipment.carrier,
+                tracking_number=shipment.tracking_number,
+                status=status,
+                location="destination" if status == CarrierStatus.DELIVERED else "hub",
+                received_quantity=self.quantities.get(event.order_id) if status == CarrierStatus.DELIVERED else None,
+            )
+            await self.send(topics.CARRIER_TRACKING, shipment.tracking_number, message)
+
+    async def finance(self, event: Envelope) -> None:
+        invoice = event.payload(InvoiceIssued)
+        await self.pause()
+        message = FinancePayment(
+            message_id=message_id(invoice.invoice_number, "paid"),
+            occurred_at=clock.now(),
+            invoice_number=invoice.invoice_number,
+            amount=invoice.amount,
+            currency=invoice.currency,
+        )
+        await self.send(topics.FINANCE_PAYMENTS, invoice.invoice_number, message)
+
+    def register(self) -> None:
+        """Subscribe each partner to the events it answers."""
+        routes = {
+            topics.PRODUCTION_EVENTS: {"production.order_created": self.mes, "production.order_ready": self.wms},
+            topics.LOGISTICS_EVENTS: {"logistics.shipment_planned": self.carrier},
+            topics.BILLING_EVENTS: {"billing.invoice_issued": self.finance},
+        }
+        for topic, answers in routes.items():
+            self._subscribe(topic, answers)
+
+    def _subscribe(self, topic: str, answers: dict[str, Callable[[Envelope], Awaitable[None]]]) -> None:
+        prefix = self.settings.topic_prefix
+
+        @self.broker.subscriber(
+            prefix + topic, group_id=f"{prefix}gendan-simulators.{topic}", auto_offset_reset="earliest",
+            ack_policy=AckPolicy.ACK,
+        )
+        async def on_event(msg: KafkaMessage) -> None:
+            event = Envelope.model_validate_json(msg.body)
+            if answer := answers.get(event.type):
+                self.later(lambda: answer(event))
+
+
+def build(settings: SimulatorSettings | None = None) -> FastStream:
+    """The simulators as a FastStream app."""
+    settings = settings or SimulatorSettings()
+    broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id="gendan-simulators", log_level=logging.DEBUG)
+    Partners(broker, settings).register()
+    return FastStream(broker)
+
+
+if __name__ == "__main__":
+    setup_logging("gendan.simulators")
+    asyncio.run(build().run())

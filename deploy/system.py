@@ -1,0 +1,133 @@
+"""The whole system as processes: four services and the simulated partners, each its own process."""
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import asyncpg
+import httpx
+from sqlalchemy.engine import make_url
+
+SERVICES = ("order", "production", "logistics", "billing")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class System:
+    """Starts, kills and restarts the services against one Kafka and one PostgreSQL server."""
+
+    kafka: str
+    postgres: str
+    topic_prefix: str = ""
+    db_prefix: str = "gendan_"
+    log_dir: Path = Path(".local/logs")
+    extra_env: dict[str, str] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    logs: dict[str, IO[bytes]] = field(default_factory=dict)
+
+    def database_url(self, service: str) -> str:
+        return make_url(self.postgres).set(database=f"{self.db_prefix}{service}").render_as_string(False)
+
+    async def create_databases(self) -> None:
+        """Create each service's database when missing."""
+        conn = await asyncpg.connect(make_url(self.postgres).set(drivername="postgresql").render_as_string(False))
+        try:
+            for service in SERVICES:
+                name = f"{self.db_prefix}{service}"
+                if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+                    await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    async def drop_databases(self) -> None:
+        conn = await asyncpg.connect(make_url(self.postgres).set(drivername="postgresql").render_as_string(False))
+        try:
+            for service in SERVICES:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{self.db_prefix}{service}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    def env(self, name: str) -> dict[str, str]:
+        env = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka,
+            "GENDAN_TOPIC_PREFIX": self.topic_prefix,
+            **self.extra_env,
+        }
+        if name in SERVICES:
+            env |= {"DATABASE_URL": self.database_url(name), "HTTP_PORT": str(self.ports[name])}
+        return env
+
+    def start(self, name: str) -> None:
+        """Start one service (or `simulators`) as its own process."""
+        if name in SERVICES:
+            self.ports.setdefault(name, free_port())
+        module = f"services.{name}" if name in SERVICES else "deploy.simulators"
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = self.logs.get(name) or open(self.log_dir / f"{self.topic_prefix}{name}.log", "ab")  # noqa: SIM115
+        self.logs[name] = log
+        self.procs[name] = subprocess.Popen([sys.executable, "-m", module], env=self.env(name), stdout=log, stderr=log)
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Kill one process (SIGKILL by default: no chance to finish anything)."""
+        proc = self.procs.pop(name)
+        proc.send_signal(sig)
+        proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        """Stop everything gracefully, then forcibly."""
+        for proc in self.procs.values():
+            proc.terminate()
+        deadline = time.monotonic() + 20
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.procs.clear()
+        for log in self.logs.values():
+            log.close()
+        self.logs.clear()
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    async def wait_healthy(self, service: str, timeout: float = 60) -> None:
+        """Wait until the service answers /health (it has migrated and joined Kafka)."""
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient() as client:
+            while time.monotonic() < deadline:
+                proc = self.procs.get(service)
+                if proc is None or proc.poll() is not None:
+                    raise RuntimeError(f"{service} exited; see {self.log_dir}")
+                try:
+                    if (await client.get(self.url(service) + "/health")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise TimeoutError(f"{service} not healthy after {timeout}s")
+
+    async def up(self, *, simulators: bool = True) -> None:
+        """Databases, the four services, and (by default) the simulated partners."""
+        await self.create_databases()
+        for service in SERVICES:
+            self.start(service)
+        if simulators:
+            self.start("simulators")
+        for service in SERVICES:
+            await self.wait_healthy(service)

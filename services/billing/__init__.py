@@ -1,0 +1,1 @@
+"""Billing service: payment terms to invoices, payment matching, settlement."""

@@ -1,0 +1,12 @@
+"""Billing service subscriptions."""
+
+from services.billing import handlers
+from shared import topics
+from shared.consumer import Subscription, on_events, on_partner
+from shared.contracts import FinancePayment
+
+SUBSCRIPTIONS: list[Subscription] = [
+    on_events(topics.ORDER_EVENTS, {"order.accepted": handlers.on_order_accepted}),
+    on_events(topics.LOGISTICS_EVENTS, {"logistics.shipment_delivered": handlers.on_shipment_delivered}),
+    on_partner(topics.FINANCE_PAYMENTS, FinancePayment, handlers.on_finance_payment),
+]

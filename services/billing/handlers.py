@@ -1,0 +1,123 @@
+"""Billing handlers: one small function per message."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlmodel import col, select
+
+from services.billing import domain
+from services.billing.models import Account, Invoice, Payment
+from shared.consumer import Invalid, NotYet
+from shared.contracts import (
+    Envelope,
+    FinancePayment,
+    InstallmentTrigger,
+    InvoiceIssued,
+    OrderAccepted,
+    OrderSettled,
+    PaymentReceived,
+    PaymentTerms,
+)
+from shared.unit_of_work import UnitOfWork
+
+
+async def _issue(account: Account, trigger: InstallmentTrigger, uow: UnitOfWork) -> None:
+    terms = PaymentTerms.model_validate(account.terms)
+    issued = {i.installment for i in await _invoices(account.order_id, uow)}
+    for n, installment, amount in domain.due_on(terms, account.total_amount, trigger):
+        if n in issued:
+            continue
+        number = f"INV-{account.order_id}-{n + 1}"
+        invoice = Invoice(
+            id=number,
+            number=number,
+            order_id=account.order_id,
+            installment=n,
+            trigger=trigger,
+            amount=amount,
+            paid_amount=Decimal(0),
+            currency=account.currency,
+            issued_at=uow.clock.now(),
+            due_date=uow.clock.now().date() + timedelta(days=installment.net_days),
+            status="open",
+        )
+        uow.session.add(invoice)
+        event = InvoiceIssued(
+            invoice_id=invoice.id,
+            invoice_number=number,
+            amount=amount,
+            currency=account.currency,
+            due_date=invoice.due_date,
+            trigger=trigger,
+        )
+        uow.emit(event, order_id=account.order_id, correlation_id=account.correlation_id)
+        uow.release(number)
+
+
+async def _invoices(order_id: str, uow: UnitOfWork) -> list[Invoice]:
+    query = select(Invoice).where(Invoice.order_id == order_id).order_by(col(Invoice.installment))
+    return list((await uow.session.exec(query)).all())
+
+
+async def _account(order_id: str, uow: UnitOfWork) -> Account:
+    account = await uow.session.get(Account, order_id, with_for_update=True)
+    if account is None:
+        raise NotYet(order_id, "billing has not seen this order accepted yet")
+    return account
+
+
+async def on_order_accepted(event: Envelope, uow: UnitOfWork) -> None:
+    """Open the receivable and invoice what falls due on acceptance (a deposit)."""
+    order = event.payload(OrderAccepted)
+    account = Account(
+        order_id=event.order_id,
+        currency=order.currency,
+        total_amount=order.total_amount,
+        terms=order.payment_terms.model_dump(mode="json"),
+        correlation_id=event.correlation_id,
+    )
+    uow.session.add(account)
+    await _issue(account, InstallmentTrigger.ACCEPTANCE, uow)
+    uow.release(event.order_id)
+
+
+async def on_shipment_delivered(event: Envelope, uow: UnitOfWork) -> None:
+    """Invoice what falls due on delivery."""
+    await _issue(await _account(event.order_id, uow), InstallmentTrigger.DELIVERY, uow)
+
+
+async def on_finance_payment(message: FinancePayment, uow: UnitOfWork) -> None:
+    """Match a payment to its invoice; the last one paying the order in full settles it."""
+    invoice = (await uow.session.exec(select(Invoice).where(Invoice.number == message.invoice_number))).first()
+    if invoice is None:
+        raise Invalid(f"payment {message.message_id} names unknown invoice {message.invoice_number}")
+    if message.currency != invoice.currency:
+        raise Invalid(f"payment in {message.currency} for invoice in {invoice.currency}")
+    account = await _account(invoice.order_id, uow)
+    await uow.session.refresh(invoice)
+    matched = domain.match(invoice.amount - invoice.paid_amount, message.amount)
+    uow.session.add(
+        Payment(
+            id=message.message_id,
+            invoice_number=invoice.number,
+            order_id=invoice.order_id,
+            amount=message.amount,
+            currency=message.currency,
+            match=matched,
+            received_at=message.occurred_at,
+        )
+    )
+    invoice.paid_amount += message.amount
+    invoice.status = "paid" if invoice.paid_amount >= invoice.amount else "partly_paid"
+    emit = {"order_id": invoice.order_id, "correlation_id": account.correlation_id}
+    received = PaymentReceived(
+        payment_id=message.message_id, invoice_number=invoice.number, amount=message.amount, match=matched
+    )
+    uow.emit(received, **emit)
+    invoices = await _invoices(invoice.order_id, uow)
+    terms = PaymentTerms.model_validate(account.terms)
+    if account.settled_at is None and domain.settled(terms, ((i.amount, i.paid_amount) for i in invoices)):
+        account.settled_at = uow.clock.now()
+        total = sum((i.amount for i in invoices), Decimal(0))
+        paid = sum((i.paid_amount for i in invoices), Decimal(0))
+        uow.emit(OrderSettled(invoiced_total=total, paid_total=paid), **emit)

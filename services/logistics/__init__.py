@@ -1,0 +1,1 @@
+"""Logistics service: warehouse events, shipment planning, carrier tracking, proof of delivery."""

@@ -1,0 +1,12 @@
+"""Logistics service subscriptions."""
+
+from services.logistics import handlers
+from shared import topics
+from shared.consumer import Subscription, on_events, on_partner
+from shared.contracts import CarrierTracking, WmsEvent
+
+SUBSCRIPTIONS: list[Subscription] = [
+    on_events(topics.ORDER_EVENTS, {"order.accepted": handlers.on_order_accepted}),
+    on_partner(topics.WMS_EVENTS, WmsEvent, handlers.on_wms_event),
+    on_partner(topics.CARRIER_TRACKING, CarrierTracking, handlers.on_carrier_tracking),
+]

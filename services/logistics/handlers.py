@@ -1,0 +1,97 @@
+"""Logistics handlers: one small function per message."""
+
+from uuid import uuid4
+
+from sqlmodel import select
+
+from services.logistics import domain
+from services.logistics.models import Consignment, Shipment
+from shared.consumer import Invalid, NotYet
+from shared.contracts import (
+    CarrierStatus,
+    CarrierTracking,
+    Envelope,
+    OrderAccepted,
+    ShipmentDelivered,
+    ShipmentPlanned,
+    ShipmentTracked,
+    WmsEvent,
+)
+from shared.unit_of_work import UnitOfWork
+
+
+async def on_order_accepted(event: Envelope, uow: UnitOfWork) -> None:
+    """Remember where and by when the order must arrive."""
+    order = event.payload(OrderAccepted)
+    consignment = Consignment(
+        order_id=event.order_id,
+        delivery_date=order.delivery_date,
+        delivery_address=order.delivery_address,
+        country=order.destination_country,
+        quantity=sum(line.quantity for line in order.lines),
+        correlation_id=event.correlation_id,
+    )
+    await uow.session.merge(consignment)
+    uow.release(event.order_id)
+
+
+async def on_wms_event(message: WmsEvent, uow: UnitOfWork) -> None:
+    """Packed goods get a shipment with a mode and carrier; other stock movements change nothing yet."""
+    if message.type != "packed":
+        return
+    consignment = await uow.session.get(Consignment, message.order_id)
+    if consignment is None:
+        raise NotYet(message.order_id, "goods packed for an order logistics has not seen accepted")
+    if (await uow.session.exec(select(Shipment).where(Shipment.order_id == message.order_id))).first():
+        return
+    mode = domain.choose_mode(
+        today=uow.clock.now().date(),
+        due=consignment.delivery_date,
+        country=consignment.country,
+        weight_kg=message.weight_kg,
+    )
+    shipment = Shipment(
+        id=f"SH{uuid4().hex[:16].upper()}",
+        order_id=message.order_id,
+        tracking_number=f"GD{uuid4().hex[:12].upper()}",
+        carrier=domain.carrier_for(mode),
+        mode=mode,
+        status="planned",
+        packages=message.packages,
+        weight_kg=message.weight_kg,
+        planned_at=uow.clock.now(),
+    )
+    uow.session.add(shipment)
+    planned = ShipmentPlanned(
+        shipment_id=shipment.id,
+        tracking_number=shipment.tracking_number,
+        carrier=shipment.carrier,
+        mode=mode,  # type: ignore[arg-type]
+        packages=shipment.packages,
+        weight_kg=shipment.weight_kg,
+    )
+    uow.emit(planned, order_id=shipment.order_id, correlation_id=consignment.correlation_id)
+    uow.release(shipment.tracking_number)
+
+
+async def on_carrier_tracking(message: CarrierTracking, uow: UnitOfWork) -> None:
+    """A carrier scan: a new status is published; delivery is published once, with the received quantity."""
+    query = select(Shipment).where(Shipment.tracking_number == message.tracking_number).with_for_update()
+    shipment = (await uow.session.exec(query)).first()
+    if shipment is None:
+        raise NotYet(message.tracking_number, "tracking event for a shipment not planned yet")
+    if shipment.carrier != message.carrier:
+        raise Invalid(f"carrier {message.carrier} reported shipment {shipment.id} of {shipment.carrier}")
+    if shipment.status in (message.status, CarrierStatus.DELIVERED):
+        return
+    consignment = await uow.session.get(Consignment, shipment.order_id)
+    emit = {"order_id": shipment.order_id, "correlation_id": consignment.correlation_id if consignment else None}
+    shipment.status = message.status
+    if message.status != CarrierStatus.DELIVERED:
+        uow.emit(ShipmentTracked(shipment_id=shipment.id, status=message.status, location=message.location), **emit)
+        return
+    shipment.delivered_at = message.occurred_at
+    shipment.received_quantity = message.received_quantity
+    received = message.received_quantity if message.received_quantity is not None else 0
+    delivered = ShipmentDelivered(shipment_id=shipment.id, delivered_at=message.occurred_at, received_quantity=received)
+    uow.emit(delivered, **emit)

@@ -1,0 +1,5 @@
+from services.logistics import models  # noqa: F401  (registers the tables)
+from shared.migrations import run_env
+from sqlmodel import SQLModel
+
+run_env(SQLModel.metadata)

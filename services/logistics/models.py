@@ -1,0 +1,43 @@
+"""Logistics service tables."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Column, DateTime, Numeric
+from sqlmodel import Field, SQLModel
+
+
+def _ts(nullable: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=nullable))
+
+
+class Consignment(SQLModel, table=True):
+    """What logistics knows of an accepted order: where and by when it must arrive."""
+
+    __tablename__ = "consignments"
+
+    order_id: str = Field(primary_key=True)
+    delivery_date: date
+    delivery_address: str
+    country: str
+    quantity: int
+    correlation_id: str
+
+
+class Shipment(SQLModel, table=True):
+    """The shipment carrying an order, and what its carrier reported."""
+
+    __tablename__ = "shipments"
+
+    id: str = Field(primary_key=True)
+    order_id: str = Field(unique=True)
+    tracking_number: str = Field(unique=True)
+    carrier: str
+    mode: str
+    status: str
+    packages: int
+    weight_kg: Decimal = Field(sa_column=Column(Numeric(12, 3), nullable=False))
+    planned_at: datetime = _ts()
+    delivered_at: datetime | None = _ts(nullable=True)
+    received_quantity: int | None = None

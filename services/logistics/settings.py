@@ -1,0 +1,9 @@
+"""Logistics service settings."""
+
+from shared.settings import ServiceSettings
+
+
+class LogisticsSettings(ServiceSettings):
+    service_name: str = "logistics"
+    http_port: int = 8003
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/gendan_logistics"

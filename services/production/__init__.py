@@ -1,0 +1,1 @@
+"""Production service: production and purchase orders, MES progress, readiness for shipping."""

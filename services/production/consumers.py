@@ -1,0 +1,11 @@
+"""Production service subscriptions."""
+
+from services.production import handlers
+from shared import topics
+from shared.consumer import Subscription, on_events, on_partner
+from shared.contracts import MesEvent
+
+SUBSCRIPTIONS: list[Subscription] = [
+    on_events(topics.ORDER_EVENTS, {"order.accepted": handlers.on_order_accepted}),
+    on_partner(topics.MES_EVENTS, MesEvent, handlers.on_mes_event),
+]

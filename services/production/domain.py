@@ -1,0 +1,26 @@
+"""Production rules: planning a work order back from the delivery date, and order readiness. Pure."""
+
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+SHIPPING_BUFFER = timedelta(days=5)
+
+
+def planned_completion(delivery_date: date, buffer: timedelta = SHIPPING_BUFFER) -> date:
+    """Production must finish early enough to leave time for packing and transport."""
+    return delivery_date - buffer
+
+
+def next_status(current: str, mes_type: str) -> str | None:
+    """The work order status an MES event leads to, or None when it changes nothing."""
+    if mes_type == "started" and current == "planned":
+        return "started"
+    if mes_type == "completed" and current in ("planned", "started"):
+        return "completed"
+    return None
+
+
+def order_ready(statuses: Iterable[str]) -> bool:
+    """An order is ready for the warehouse when every work order of it is complete."""
+    statuses = list(statuses)
+    return bool(statuses) and all(s == "completed" for s in statuses)

@@ -1,0 +1,82 @@
+"""Production handlers: one small function per message."""
+
+from uuid import uuid4
+
+from sqlmodel import col, select
+
+from services.production import domain
+from services.production.models import WorkOrder
+from shared.consumer import NotYet
+from shared.contracts import (
+    Envelope,
+    MesEvent,
+    OrderAccepted,
+    ProductionCompleted,
+    ProductionOrderCreated,
+    ProductionOrderReady,
+    ProductionStarted,
+)
+from shared.unit_of_work import UnitOfWork
+
+
+async def on_order_accepted(event: Envelope, uow: UnitOfWork) -> None:
+    """Open one work order per order line, planned back from the delivery date."""
+    order = event.payload(OrderAccepted)
+    for line in order.lines:
+        work_order = WorkOrder(
+            id=f"WO{uuid4().hex[:16].upper()}",
+            order_id=event.order_id,
+            line_no=line.line_no,
+            product=line.product,
+            quantity=line.quantity,
+            kind=line.make_or_buy,
+            status="planned",
+            planned_completion=domain.planned_completion(order.delivery_date),
+            correlation_id=event.correlation_id,
+            created_at=uow.clock.now(),
+        )
+        uow.session.add(work_order)
+        created = ProductionOrderCreated(
+            work_order_id=work_order.id,
+            line_no=line.line_no,
+            product=line.product,
+            quantity=line.quantity,
+            kind=line.make_or_buy,
+            planned_completion=work_order.planned_completion,
+        )
+        uow.emit(created, order_id=event.order_id, cause=event)
+        uow.release(work_order.id)
+
+
+async def on_mes_event(message: MesEvent, uow: UnitOfWork) -> None:
+    """MES progress on a work order; the last completed work order makes the order ready."""
+    found = await uow.session.get(WorkOrder, message.work_order_id)
+    if found is None:
+        raise NotYet(message.work_order_id, f"MES {message.type} for unknown work order")
+    siblings_query = (
+        select(WorkOrder).where(WorkOrder.order_id == found.order_id).order_by(col(WorkOrder.id)).with_for_update()
+    )
+    siblings = (await uow.session.exec(siblings_query)).all()  # locks the order's work orders
+    work_order = next(w for w in siblings if w.id == message.work_order_id)
+    status = domain.next_status(work_order.status, message.type)
+    if status is None:
+        return
+    emit = {"order_id": work_order.order_id, "correlation_id": work_order.correlation_id}
+    work_order.status = status
+    if status == "started":
+        work_order.started_at = message.occurred_at
+        uow.emit(ProductionStarted(work_order_id=work_order.id), **emit)
+        return
+    work_order.completed_at = message.occurred_at
+    work_order.good_quantity, work_order.scrap_quantity = message.good_quantity, message.scrap_quantity
+    uow.emit(
+        ProductionCompleted(
+            work_order_id=work_order.id, good_quantity=message.good_quantity, scrap_quantity=message.scrap_quantity
+        ),
+        **emit,
+    )
+    if domain.order_ready(w.status for w in siblings):
+        ready = ProductionOrderReady(
+            work_order_ids=[w.id for w in siblings], quantity=sum(w.good_quantity for w in siblings)
+        )
+        uow.emit(ready, **emit)

@@ -1,0 +1,33 @@
+"""Production service tables."""
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Column, DateTime, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def _ts(nullable: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=nullable))
+
+
+class WorkOrder(SQLModel, table=True):
+    """A production order (make) or purchase order (buy) for one order line."""
+
+    __tablename__ = "work_orders"
+    __table_args__ = (UniqueConstraint("order_id", "line_no"),)
+
+    id: str = Field(primary_key=True)
+    order_id: str = Field(index=True)
+    line_no: int
+    product: str
+    quantity: int
+    kind: str
+    status: str
+    planned_completion: date
+    good_quantity: int = 0
+    scrap_quantity: int = 0
+    correlation_id: str
+    created_at: datetime = _ts()
+    started_at: datetime | None = _ts(nullable=True)
+    completed_at: datetime | None = _ts(nullable=True)
