@@ -28,7 +28,9 @@ def sample_order(ref: str) -> dict[str, object]:
         "delivery_address": "88 Harbour Road, Shenzhen",
         "destination_country": "CN",
         "contact": "purchasing@acme.example",
-        "lines": [{"line_no": 1, "product": "GX-200 gearbox", "spec": "RAL 5015", "quantity": 120, "unit_price": "84.50"}],
+        "lines": [
+            {"line_no": 1, "product": "GX-200 gearbox", "spec": "RAL 5015", "quantity": 120, "unit_price": "84.50"}
+        ],
     }
 
 

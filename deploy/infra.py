@@ -34,7 +34,10 @@ def from_testcontainers() -> Iterator[Servers | None]:
         from testcontainers.community.kafka import KafkaContainer
         from testcontainers.community.postgres import PostgresContainer
 
-        with KafkaContainer("confluentinc/cp-kafka:7.6.0").with_kraft() as kafka, PostgresContainer("postgres:16", driver="asyncpg") as pg:
+        with (
+            KafkaContainer("confluentinc/cp-kafka:7.6.0").with_kraft() as kafka,
+            PostgresContainer("postgres:16", driver="asyncpg") as pg,
+        ):
             yield Servers(kafka.get_bootstrap_server(), pg.get_connection_url(), "testcontainers")
     except Exception as error:  # no Docker engine: the constructor raises at once
         if "docker" not in repr(error).lower() and "connection" not in repr(error).lower():

@@ -146,7 +146,9 @@ class Partners:
         prefix = self.settings.topic_prefix
 
         @self.broker.subscriber(
-            prefix + topic, group_id=f"{prefix}gendan-simulators.{topic}", auto_offset_reset="earliest",
+            prefix + topic,
+            group_id=f"{prefix}gendan-simulators.{topic}",
+            auto_offset_reset="earliest",
             ack_policy=AckPolicy.ACK,
         )
         async def on_event(msg: KafkaMessage) -> None:

@@ -1,5 +1,6 @@
 """Kafka broker factory and topic provisioning."""
 
+import contextlib
 import logging
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -36,9 +37,7 @@ async def ensure_topics(bootstrap: str, *, prefix: str = "", partitions: int = 6
             if name not in existing
         ]
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another service created it meanwhile
                 await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass
     finally:
         await admin.close()

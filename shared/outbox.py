@@ -1,6 +1,7 @@
 """Outbox: events are staged in the transaction of the state change; a relay publishes them."""
 
 import asyncio
+import contextlib
 import logging
 
 from faststream.kafka import KafkaBroker
@@ -61,10 +62,8 @@ class OutboxRelay:
                 log.exception("outbox relay round failed; retrying")
                 sent, pause = 0, min(pause * 2, 5.0)
             if sent < self.batch_size:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=pause)
-                except TimeoutError:
-                    pass
                 self._wake.clear()
 
     async def relay_once(self) -> int:

@@ -1,0 +1,50 @@
+"""Servers for the tests: named by environment, else testcontainers, else the local start-up.
+
+Under CI (CI=true) a server that cannot be had fails the run; nothing is silently skipped.
+"""
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from uuid import uuid4
+
+import pytest
+
+from deploy.infra import Servers, servers
+from deploy.system import System
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Servers]:
+    """Kafka and PostgreSQL for the whole run."""
+    try:
+        with servers() as found:
+            yield found
+    except Exception as error:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI needs Kafka and PostgreSQL and could not get them: {error}")
+        raise
+
+
+def run_id() -> str:
+    return uuid4().hex[:8]
+
+
+@pytest.fixture
+async def system(infra: Servers, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[System]:
+    """The four services and the simulated partners as processes, on topics and databases of their own."""
+    rid = run_id()
+    logs = tmp_path_factory.mktemp(f"system-{rid}")
+    sys_ = System(
+        infra.kafka,
+        infra.postgres,
+        topic_prefix=f"t{rid}.",
+        db_prefix=f"gendan_t{rid}_",
+        log_dir=logs,
+        extra_env={"SIM_DELAY_SECONDS": "0.02", "SIM_JITTER_SECONDS": "0.05", "LOG_LEVEL": "INFO"},
+    )
+    try:
+        await sys_.up()
+        yield sys_
+    finally:
+        sys_.stop()
+        await sys_.drop_databases()

@@ -1,0 +1,34 @@
+"""The thin lifecycle end to end: four service processes on real Kafka and PostgreSQL."""
+
+import httpx
+import pytest
+
+from deploy.system import System
+from tests.e2e.flows import assert_exactly_once, order_body, post_orders, wait_closed
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_twenty_concurrent_orders_all_close_exactly_once(system: System) -> None:
+    bodies = [order_body(n) for n in range(20)]
+    orders = await post_orders(system, bodies)
+
+    await wait_closed(system, [o["id"] for o in orders])
+
+    await assert_exactly_once(system, orders, bodies)
+
+
+async def test_order_shows_status_and_timeline(system: System) -> None:
+    [order] = await post_orders(system, [order_body(0)])
+    await wait_closed(system, [order["id"]])
+
+    async with httpx.AsyncClient(base_url=system.url("order")) as client:
+        shown = (await client.get(f"/orders/{order['id']}")).json()
+        missing = await client.get("/orders/NOPE")
+
+    types = [e["type"] for e in shown["timeline"]]
+    assert shown["status"] == "closed"
+    assert types[0] == "order.accepted" and types[-1] == "order.closed"
+    for expected in ("production.order_ready", "logistics.shipment_delivered", "billing.order_settled"):
+        assert expected in types
+    assert missing.status_code == 404
