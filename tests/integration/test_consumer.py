@@ -1,0 +1,128 @@
+"""The consumer plumbing on a real database, with FastStream's in-memory broker in place of Kafka."""
+
+from datetime import UTC, datetime
+
+import pytest
+from faststream.kafka import KafkaBroker, TestKafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from sqlmodel import func, select
+
+from shared.consumer import Consumer, Invalid, NotYet, on_partner
+from shared.contracts import MesEvent
+from shared.db import ParkedMessage
+from shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+pytestmark = pytest.mark.integration
+SERVICE = "production"
+
+
+def mes(mid: str, wo: str = "WO1", kind: str = "started") -> bytes:
+    when = datetime(2027, 1, 4, tzinfo=UTC)
+    return MesEvent(message_id=mid, occurred_at=when, type=kind, work_order_id=wo).model_dump_json().encode()
+
+
+class Harness:
+    """A consumer of mes.events whose handler behaviour each test sets, and a dead-letter tap."""
+
+    def __init__(self, units: UnitOfWorkFactory) -> None:
+        self.broker = KafkaBroker()
+        self.consumer = Consumer(service="test", units=units, broker=self.broker, backoff=0.001)
+        self.applied: list[str] = []
+        self.dead: list[tuple[bytes, dict[str, str]]] = []
+        self.behaviour = lambda message, attempt: None
+        self.attempts: dict[str, int] = {}
+        self.consumer.register(on_partner("mes.events", MesEvent, self.handle))
+
+        @self.broker.subscriber("mes.events.dlq")
+        async def tap(msg: KafkaMessage) -> None:
+            self.dead.append((msg.body, dict(msg.headers)))
+
+    async def handle(self, message: MesEvent, uow: UnitOfWork) -> None:
+        attempt = self.attempts[message.message_id] = self.attempts.get(message.message_id, 0) + 1
+        self.behaviour(message, attempt)
+        if message.type == "completed":
+            uow.release(message.work_order_id)
+        self.applied.append(message.message_id)
+
+
+async def parked(units: UnitOfWorkFactory) -> int:
+    async with units() as uow:
+        return (await uow.session.exec(select(func.count()).select_from(ParkedMessage))).one()
+
+
+async def test_schema_invalid_goes_to_dead_letters_with_reason(units: UnitOfWorkFactory) -> None:
+    h = Harness(units)
+    async with TestKafkaBroker(h.broker) as broker:
+        await broker.publish(b'{"message_id": "x"}', "mes.events")
+        await broker.publish(mes("m1"), "mes.events")
+    [(body, headers)] = h.dead
+    assert body == b'{"message_id": "x"}'
+    assert headers["x-dlq-reason"].startswith("schema-invalid: occurred_at: Field required")
+    assert headers["x-original-topic"] == "mes.events"
+    assert h.applied == ["m1"]
+
+
+async def test_redelivered_message_is_applied_once(units: UnitOfWorkFactory) -> None:
+    h = Harness(units)
+    async with TestKafkaBroker(h.broker) as broker:
+        for _ in range(3):
+            await broker.publish(mes("m1"), "mes.events")
+    assert h.applied == ["m1"]
+
+
+async def test_early_message_is_parked_then_replayed_when_released(units: UnitOfWorkFactory) -> None:
+    h = Harness(units)
+
+    def wait_for_wo2(message: MesEvent, attempt: int) -> None:
+        if message.message_id == "early" and "wo2-done" not in h.applied:
+            raise NotYet("WO2", "needs WO2 first")
+
+    h.behaviour = wait_for_wo2
+    async with TestKafkaBroker(h.broker) as broker:
+        await broker.publish(mes("early"), "mes.events")
+        assert await parked(units) == 1 and h.applied == []
+        await broker.publish(mes("wo2-done", "WO2", "completed"), "mes.events")
+    assert h.applied == ["wo2-done", "early"]
+    assert await parked(units) == 0
+
+
+async def test_transient_failures_are_retried_not_dead_lettered(units: UnitOfWorkFactory) -> None:
+    h = Harness(units)
+
+    def flaky(message: MesEvent, attempt: int) -> None:
+        if attempt <= 5:
+            raise ConnectionRefusedError("database restarting")
+
+    h.behaviour = flaky
+    async with TestKafkaBroker(h.broker) as broker:
+        await broker.publish(mes("m1"), "mes.events")
+    assert h.applied == ["m1"] and h.dead == []
+
+
+async def test_a_handler_that_keeps_failing_is_dead_lettered_after_bounded_attempts(units: UnitOfWorkFactory) -> None:
+    h = Harness(units)
+
+    def broken(message: MesEvent, attempt: int) -> None:
+        if message.message_id == "bad":
+            raise KeyError("bug")
+
+    h.behaviour = broken
+    async with TestKafkaBroker(h.broker) as broker:
+        await broker.publish(mes("bad"), "mes.events")
+        await broker.publish(mes("good"), "mes.events")
+    assert h.attempts["bad"] == 3
+    assert h.dead[0][1]["x-dlq-reason"] == "failed 3 times: KeyError: 'bug'"
+    assert h.applied == ["good"]
+
+
+async def test_rejected_message_is_dead_lettered_at_once(units: UnitOfWorkFactory) -> None:
+    h = Harness(units)
+
+    def reject(message: MesEvent, attempt: int) -> None:
+        raise Invalid("carrier reported someone else's shipment")
+
+    h.behaviour = reject
+    async with TestKafkaBroker(h.broker) as broker:
+        await broker.publish(mes("m1"), "mes.events")
+    assert h.attempts["m1"] == 1
+    assert h.dead[0][1]["x-dlq-reason"] == "rejected: carrier reported someone else's shipment"

@@ -1,0 +1,78 @@
+"""Contracts: the envelope, payment terms and partner messages refuse what they should."""
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from pydantic import ValidationError
+
+from shared.clock import FixedClock
+from shared.contracts import (
+    EVENT_TYPES,
+    CarrierTracking,
+    Envelope,
+    OrderClosed,
+    OrderTerms,
+    PaymentTerms,
+    ProductionStarted,
+)
+
+pytestmark = pytest.mark.unit
+
+CLOCK = FixedClock(datetime(2027, 1, 1, tzinfo=UTC))
+TERMS = {
+    "customer": "ACME",
+    "external_ref": "PO-1",
+    "currency": "USD",
+    "delivery_date": "2027-02-01",
+    "delivery_address": "somewhere",
+    "contact": "bob",
+    "lines": [{"line_no": 1, "product": "W", "quantity": 3, "unit_price": "2.50"}],
+}
+
+
+def test_caused_event_keeps_the_correlation_id() -> None:
+    first = Envelope.new(ProductionStarted(work_order_id="WO1"), source="production", order_id="SO1", clock=CLOCK)
+    second = Envelope.new(OrderClosed(closed_at=CLOCK.now()), source="order", order_id="SO1", clock=CLOCK, cause=first)
+    assert second.correlation_id == first.correlation_id == str(first.id)
+    assert second.causation_id == str(first.id)
+    assert Envelope.model_validate_json(second.model_dump_json()) == second
+
+
+def test_envelope_payload_roundtrip_and_registry() -> None:
+    event = Envelope.new(ProductionStarted(work_order_id="WO1"), source="p", order_id="SO1", clock=CLOCK)
+    assert event.type == "production.started"
+    assert event.payload(EVENT_TYPES[event.type]) == ProductionStarted(work_order_id="WO1")
+
+
+def test_envelope_refuses_naive_time_and_bad_type() -> None:
+    event = Envelope.new(ProductionStarted(work_order_id="WO1"), source="p", order_id="SO1", clock=CLOCK)
+    raw = event.model_dump(mode="json")
+    with pytest.raises(ValidationError):
+        Envelope.model_validate({**raw, "occurred_at": "2027-01-01T00:00:00"})
+    with pytest.raises(ValidationError):
+        Envelope.model_validate({**raw, "type": "Not A Type"})
+
+
+def test_order_terms_total_and_validation() -> None:
+    terms = OrderTerms.model_validate(TERMS)
+    assert terms.compute_total() == Decimal("7.50")
+    assert terms.delivery_date == date(2027, 2, 1)
+    with pytest.raises(ValidationError):
+        OrderTerms.model_validate({**TERMS, "lines": []})
+    with pytest.raises(ValidationError):
+        OrderTerms.model_validate({**TERMS, "lines": TERMS["lines"] * 2})
+    with pytest.raises(ValidationError):
+        OrderTerms.model_validate({**TERMS, "currency": "dollars"})
+
+
+def test_payment_terms_must_add_up_to_100() -> None:
+    with pytest.raises(ValidationError, match="100 percent"):
+        PaymentTerms.model_validate({"installments": [{"trigger": "delivery", "percent": "90"}]})
+
+
+def test_carrier_status_is_normalised_vocabulary() -> None:
+    with pytest.raises(ValidationError):
+        CarrierTracking.model_validate(
+            {"message_id": "1", "occurred_at": CLOCK.now(), "carrier": "x", "tracking_number": "T", "status": "lost??"}
+        )
