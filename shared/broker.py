@@ -21,7 +21,8 @@ def make_broker(settings: ServiceSettings) -> KafkaBroker:
         linger_ms=2,
         max_batch_size=256 * 1024,
         graceful_timeout=15.0,
-        log_level=logging.DEBUG,
+        logger=logging.getLogger(f"gendan.{settings.service_name}.kafka"),
+        log_level=logging.DEBUG,  # one line per message only when debugging
     )
 
 

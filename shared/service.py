@@ -1,16 +1,18 @@
 """The service runtime: one FastAPI app per service that migrates, consumes, relays and serves HTTP."""
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
+from faststream.specification import AsyncAPI
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -18,10 +20,12 @@ from shared import migrations
 from shared.broker import ensure_topics, make_broker
 from shared.clock import Clock, SystemClock
 from shared.consumer import Consumer, Subscription
+from shared.contracts import Envelope
 from shared.db import SessionFactory, make_engine, make_session_factory
 from shared.logs import setup_logging
 from shared.outbox import OutboxRelay
 from shared.settings import ServiceSettings
+from shared.topics import physical
 from shared.unit_of_work import UnitOfWorkFactory
 
 log = logging.getLogger("gendan.service")
@@ -72,6 +76,15 @@ async def check_health(runtime: RuntimeDep) -> dict[str, str]:
     return {"status": "ok", "service": runtime.settings.service_name}
 
 
+@health.get("/asyncapi.json")
+async def asyncapi(runtime: RuntimeDep) -> dict[str, Any]:
+    """The AsyncAPI document of this service's topics."""
+    name = runtime.settings.service_name
+    spec = AsyncAPI(runtime.broker, title=f"Gendan {name} service", version="0.1.0")
+    document: dict[str, Any] = json.loads(spec.to_specification().to_json())
+    return document
+
+
 def build_runtime(spec: ServiceSpec, settings: ServiceSettings, clock: Clock) -> Runtime:
     engine = make_engine(settings.database_url, settings.db_pool_size)
     sessions = make_session_factory(engine)
@@ -96,6 +109,12 @@ def build_runtime(spec: ServiceSpec, settings: ServiceSettings, clock: Clock) ->
     )
     for sub in spec.subscriptions:
         consumer.register(sub, workers=spec.workers)
+    broker.publisher(  # only the relay publishes; declared so the AsyncAPI document shows it
+        physical(spec.topic, settings.topic_prefix),
+        title=f"{spec.name}:{spec.topic}",
+        description=f"Lifecycle events of the {spec.name} service, keyed by order id.",
+        schema=Envelope,
+    )
     return Runtime(settings, clock, sessions, units, broker, relay, consumer)
 
 
