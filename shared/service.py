@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,7 +17,7 @@ from faststream.specification import AsyncAPI
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from shared import migrations
+from shared import housekeeping, migrations
 from shared.broker import ensure_topics, make_broker
 from shared.clock import Clock, SystemClock
 from shared.consumer import Consumer, Subscription
@@ -135,6 +136,15 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None, clock
         runtime.tasks = [
             asyncio.create_task(runtime.relay.run(), name="outbox-relay"),
             asyncio.create_task(runtime.consumer.sweep(), name="parked-sweep"),
+            asyncio.create_task(
+                housekeeping.run(
+                    runtime.sessions,
+                    runtime.clock,
+                    outbox_keep=timedelta(hours=settings.outbox_retention_hours),
+                    inbox_keep=timedelta(days=settings.inbox_retention_days),
+                ),
+                name="housekeeping",
+            ),
         ]
         app.state.runtime = runtime
         log.info("service started", extra={"fields": {"service": spec.name}})

@@ -27,6 +27,10 @@ class ServiceSettings(BaseSettings):
     handler_max_attempts: int = Field(default=3, ge=1)
     retry_backoff_seconds: float = 0.2
     retry_backoff_max_seconds: float = 10.0
+    outbox_retention_hours: float = Field(default=24, gt=0, description="How long sent events stay in the outbox.")
+    inbox_retention_days: float = Field(
+        default=14, gt=0, description="How long applied message ids are kept: longer than Kafka keeps the messages."
+    )
 
     @model_validator(mode="after")
     def _no_insecure_defaults(self) -> Self:
