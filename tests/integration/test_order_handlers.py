@@ -1,0 +1,64 @@
+"""Order handlers on a real database: idempotent intake, timeline, closing once."""
+
+import pytest
+from sqlmodel import select
+
+from services.order import handlers
+from services.order.models import Order, TimelineEntry
+from shared.clock import FixedClock
+from shared.consumer import NotYet
+from shared.contracts import Envelope, OrderSettled, OrderTerms, ShipmentDelivered
+from shared.db import OutboxMessage
+from shared.unit_of_work import UnitOfWorkFactory
+from tests.e2e.flows import order_body
+
+pytestmark = pytest.mark.integration
+SERVICE = "order"
+
+
+async def test_same_customer_order_number_is_taken_once(units: UnitOfWorkFactory) -> None:
+    terms = OrderTerms.model_validate(order_body(3))
+    async with units() as uow:
+        first, created = await handlers.accept_order(terms, uow)
+    async with units() as uow:
+        again, created_again = await handlers.accept_order(terms, uow)
+    assert created and not created_again and again.id == first.id
+
+    changed = terms.model_copy(update={"contact": "someone else"})
+    with pytest.raises(handlers.OrderConflict):
+        async with units() as uow:
+            await handlers.accept_order(changed, uow)
+    async with units() as uow:
+        assert len((await uow.session.exec(select(OutboxMessage))).all()) == 1
+
+
+async def test_order_closes_once_when_delivered_and_settled_in_any_order(
+    units: UnitOfWorkFactory, clock: FixedClock
+) -> None:
+    async with units() as uow:
+        order, _ = await handlers.accept_order(OrderTerms.model_validate(order_body(3)), uow)
+    settled = Envelope.new(
+        OrderSettled(invoiced_total=1, paid_total=1), source="billing", order_id=order.id, clock=clock
+    )
+    delivered = Envelope.new(
+        ShipmentDelivered(shipment_id="SH1", delivered_at=clock.now(), received_quantity=13),
+        source="logistics",
+        order_id=order.id,
+        clock=clock,
+    )
+    for event in (settled, delivered):
+        async with units() as uow:
+            await handlers.on_lifecycle_event(event, uow)
+
+    async with units() as uow:
+        stored = await uow.session.get(Order, order.id)
+        types = (await uow.session.exec(select(TimelineEntry.type).order_by(TimelineEntry.id))).all()
+    assert stored is not None and stored.status == "closed" and stored.closed_at is not None
+    assert types == ["order.accepted", "billing.order_settled", "logistics.shipment_delivered", "order.closed"]
+
+
+async def test_event_for_unknown_order_waits(units: UnitOfWorkFactory, clock: FixedClock) -> None:
+    event = Envelope.new(OrderSettled(invoiced_total=1, paid_total=1), source="billing", order_id="SO404", clock=clock)
+    with pytest.raises(NotYet):
+        async with units() as uow:
+            await handlers.on_lifecycle_event(event, uow)

@@ -1,0 +1,61 @@
+"""Production handlers on a real database: one work order per line, readiness only when all complete."""
+
+import asyncio
+
+import pytest
+from sqlmodel import select
+
+from services.production import handlers
+from services.production.models import WorkOrder
+from shared.clock import FixedClock
+from shared.consumer import NotYet
+from shared.contracts import Envelope, MesEvent, OrderAccepted, OrderTerms
+from shared.db import OutboxMessage
+from shared.unit_of_work import UnitOfWorkFactory
+from tests.e2e.flows import order_body
+
+pytestmark = pytest.mark.integration
+SERVICE = "production"
+
+
+def two_line_order(clock: FixedClock) -> Envelope:
+    body = order_body(2)
+    body["lines"].append({"line_no": 2, "product": "GX-bought", "quantity": 5, "unit_price": "1", "make_or_buy": "buy"})
+    terms = OrderTerms.model_validate(body)
+    return Envelope.new(
+        OrderAccepted(**terms.model_dump(), total_amount=terms.compute_total()),
+        source="order",
+        order_id="SO1",
+        clock=clock,
+    )
+
+
+def mes(clock: FixedClock, wo: str, kind: str, good: int = 0) -> MesEvent:
+    return MesEvent(message_id=f"{wo}-{kind}", occurred_at=clock.now(), type=kind, work_order_id=wo, good_quantity=good)
+
+
+async def test_order_is_ready_when_its_last_work_order_completes(units: UnitOfWorkFactory, clock: FixedClock) -> None:
+    async with units() as uow:
+        await handlers.on_order_accepted(two_line_order(clock), uow)
+    async with units() as uow:
+        work_orders = (await uow.session.exec(select(WorkOrder).order_by(WorkOrder.line_no))).all()
+    assert [(w.kind, w.quantity) for w in work_orders] == [("make", 12), ("buy", 5)]
+
+    # both complete at the same moment, in two transactions: exactly one must see the order ready
+    async def complete(w: WorkOrder) -> None:
+        async with units() as uow:
+            await handlers.on_mes_event(mes(clock, w.id, "completed", w.quantity), uow)
+
+    await asyncio.gather(*(complete(w) for w in work_orders))
+
+    async with units() as uow:
+        types = (await uow.session.exec(select(OutboxMessage.event_type))).all()
+    assert types.count("production.order_ready") == 1
+    assert types.count("production.completed") == 2
+
+
+async def test_mes_event_for_unknown_work_order_waits(units: UnitOfWorkFactory, clock: FixedClock) -> None:
+    with pytest.raises(NotYet) as waiting:
+        async with units() as uow:
+            await handlers.on_mes_event(mes(clock, "WO404", "started"), uow)
+    assert waiting.value.key == "WO404"
