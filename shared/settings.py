@@ -4,6 +4,7 @@ from typing import Literal, Self
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 
 class ServiceSettings(BaseSettings):
@@ -34,6 +35,12 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_insecure_defaults(self) -> Self:
-        if self.env == "production" and "@127.0.0.1" in self.database_url:
-            raise ValueError("DATABASE_URL must be set explicitly in production")
+        """Production runs only on servers named explicitly, with a database password."""
+        if self.env != "production":
+            return self
+        for name in ("database_url", "kafka_bootstrap_servers"):
+            if name not in self.model_fields_set:
+                raise ValueError(f"{name.upper()} must be set explicitly in production")
+        if not make_url(self.database_url).password:
+            raise ValueError("DATABASE_URL needs a password in production")
         return self

@@ -76,3 +76,17 @@ def test_carrier_status_is_normalised_vocabulary() -> None:
         CarrierTracking.model_validate(
             {"message_id": "1", "occurred_at": CLOCK.now(), "carrier": "x", "tracking_number": "T", "status": "lost??"}
         )
+
+
+def test_production_settings_refuse_local_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.order.settings import OrderSettings
+
+    monkeypatch.setenv("GENDAN_ENV", "production")
+    with pytest.raises(ValidationError, match="DATABASE_URL must be set"):
+        OrderSettings()
+    monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://gendan@db.internal/gendan_order")
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "kafka-1:9092")
+    with pytest.raises(ValidationError, match="password"):
+        OrderSettings()
+    monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://gendan:s3cret@db.internal/gendan_order")
+    assert OrderSettings().env == "production"
