@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Identity, LargeBinary, Text
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Identity, LargeBinary, Numeric, Text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -30,8 +30,14 @@ async def transaction(sessions: SessionFactory) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def _ts(**kw: Any) -> Any:
-    return Field(sa_column=Column(DateTime(timezone=True), **kw))
+def timestamp(nullable: bool = False) -> Any:
+    """A timezone-aware timestamp column (naive datetimes are refused on flush)."""
+    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=nullable))
+
+
+def money() -> Any:
+    """An exact amount with two decimals."""
+    return Field(sa_column=Column(Numeric(18, 2), nullable=False))
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -45,8 +51,8 @@ class OutboxMessage(SQLModel, table=True):
     key: str
     event_type: str
     payload: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime = _ts(nullable=False)
-    sent_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = timestamp()
+    sent_at: datetime | None = timestamp(nullable=True)
 
 
 class InboxMessage(SQLModel, table=True):
@@ -56,7 +62,7 @@ class InboxMessage(SQLModel, table=True):
 
     consumer: str = Field(primary_key=True)
     message_id: str = Field(primary_key=True)
-    processed_at: datetime = _ts(nullable=False)
+    processed_at: datetime = timestamp()
 
 
 class ParkedMessage(SQLModel, table=True):
@@ -73,4 +79,4 @@ class ParkedMessage(SQLModel, table=True):
     body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     headers: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     reason: str
-    parked_at: datetime = _ts(nullable=False)
+    parked_at: datetime = timestamp()

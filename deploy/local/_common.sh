@@ -44,3 +44,24 @@ take_lock() {
     exec 9>"$1"
     flock -w 120 9 || die "another invocation is busy (lock $1); gave up after 120s"
 }
+
+# The tail of kafka.sh and postgres.sh: `show_log FILE [-f]` and `dispatch "$@"` over the
+# script's cmd_start, cmd_stop, cmd_status and cmd_logs.
+show_log() {
+    [[ -f "$1" ]] || die "no log yet ($1)"
+    if [[ "${2:-}" == "-f" ]]; then
+        exec tail -n 100 -F "$1"
+    fi
+    tail -n 100 "$1"
+}
+
+dispatch() {
+    case "${1:-}" in
+        start)   cmd_start ;;
+        stop)    cmd_stop ;;
+        restart) cmd_stop; cmd_start ;;
+        status)  cmd_status ;;
+        logs)    shift; cmd_logs "$@" ;;
+        *)       echo "Usage: $0 {start|stop|restart|status|logs [-f]}" >&2; exit 2 ;;
+    esac
+}

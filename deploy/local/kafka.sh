@@ -273,24 +273,6 @@ cmd_status() {
     return 3
 }
 
-cmd_logs() {
-    [[ -f "$KAFKA_LOG" ]] || die "no log yet (${KAFKA_LOG})"
-    if [[ "${1:-}" == "-f" ]]; then
-        exec tail -n 100 -F "$KAFKA_LOG"
-    fi
-    tail -n 100 "$KAFKA_LOG"
-}
+cmd_logs() { show_log "$KAFKA_LOG" "$@"; }
 
-usage() {
-    echo "Usage: $0 {start|stop|restart|status|logs [-f]}" >&2
-    exit 2
-}
-
-case "${1:-}" in
-    start)   cmd_start ;;
-    stop)    cmd_stop ;;
-    restart) cmd_stop; cmd_start ;;
-    status)  cmd_status ;;
-    logs)    shift; cmd_logs "$@" ;;
-    *)       usage ;;
-esac
+dispatch "$@"

@@ -245,24 +245,6 @@ cmd_status() {
     return 3
 }
 
-cmd_logs() {
-    [[ -f "$PG_LOG" ]] || die "no log yet (${PG_LOG})"
-    if [[ "${1:-}" == "-f" ]]; then
-        exec tail -n 100 -F "$PG_LOG"
-    fi
-    tail -n 100 "$PG_LOG"
-}
+cmd_logs() { show_log "$PG_LOG" "$@"; }
 
-usage() {
-    echo "Usage: $0 {start|stop|restart|status|logs [-f]}" >&2
-    exit 2
-}
-
-case "${1:-}" in
-    start)   cmd_start ;;
-    stop)    cmd_stop ;;
-    restart) cmd_stop; cmd_start ;;
-    status)  cmd_status ;;
-    logs)    shift; cmd_logs "$@" ;;
-    *)       usage ;;
-esac
+dispatch "$@"

@@ -4,16 +4,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Numeric, UniqueConstraint
+from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-
-def _ts(nullable: bool = False) -> Any:
-    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=nullable))
-
-
-def _money() -> Any:
-    return Field(sa_column=Column(Numeric(18, 2), nullable=False))
+from shared.db import money, timestamp
 
 
 class Account(SQLModel, table=True):
@@ -23,10 +17,10 @@ class Account(SQLModel, table=True):
 
     order_id: str = Field(primary_key=True)
     currency: str
-    total_amount: Decimal = _money()
+    total_amount: Decimal = money()
     terms: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     correlation_id: str
-    settled_at: datetime | None = _ts(nullable=True)
+    settled_at: datetime | None = timestamp(nullable=True)
 
 
 class Invoice(SQLModel, table=True):
@@ -40,10 +34,10 @@ class Invoice(SQLModel, table=True):
     order_id: str = Field(index=True)
     installment: int
     trigger: str
-    amount: Decimal = _money()
-    paid_amount: Decimal = _money()
+    amount: Decimal = money()
+    paid_amount: Decimal = money()
     currency: str
-    issued_at: datetime = _ts()
+    issued_at: datetime = timestamp()
     due_date: date
     status: str
 
@@ -56,7 +50,7 @@ class Payment(SQLModel, table=True):
     id: str = Field(primary_key=True)
     invoice_number: str = Field(index=True)
     order_id: str = Field(index=True)
-    amount: Decimal = _money()
+    amount: Decimal = money()
     currency: str
     match: str
-    received_at: datetime = _ts()
+    received_at: datetime = timestamp()

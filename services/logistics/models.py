@@ -2,14 +2,11 @@
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import Column, DateTime, Numeric
+from sqlalchemy import Column, Numeric
 from sqlmodel import Field, SQLModel
 
-
-def _ts(nullable: bool = False) -> Any:
-    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=nullable))
+from shared.db import timestamp
 
 
 class Consignment(SQLModel, table=True):
@@ -38,6 +35,6 @@ class Shipment(SQLModel, table=True):
     status: str
     packages: int
     weight_kg: Decimal = Field(sa_column=Column(Numeric(12, 3), nullable=False))
-    planned_at: datetime = _ts()
-    delivered_at: datetime | None = _ts(nullable=True)
+    planned_at: datetime = timestamp()
+    delivered_at: datetime | None = timestamp(nullable=True)
     received_quantity: int | None = None

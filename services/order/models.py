@@ -4,14 +4,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Numeric, UniqueConstraint
+from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from shared.contracts import OrderLine
-
-
-def _ts(nullable: bool = False) -> Any:
-    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=nullable))
+from shared.db import money, timestamp
 
 
 class Order(SQLModel, table=True):
@@ -25,14 +22,14 @@ class Order(SQLModel, table=True):
     external_ref: str
     currency: str
     delivery_date: date
-    total_amount: Decimal = Field(sa_column=Column(Numeric(18, 2), nullable=False))
+    total_amount: Decimal = money()
     terms: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     status: str = Field(index=True)
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
-    delivered_at: datetime | None = _ts(nullable=True)
-    settled_at: datetime | None = _ts(nullable=True)
-    closed_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = timestamp()
+    updated_at: datetime = timestamp()
+    delivered_at: datetime | None = timestamp(nullable=True)
+    settled_at: datetime | None = timestamp(nullable=True)
+    closed_at: datetime | None = timestamp(nullable=True)
 
 
 class TimelineEntry(SQLModel, table=True):
@@ -45,7 +42,7 @@ class TimelineEntry(SQLModel, table=True):
     event_id: str = Field(unique=True)
     type: str
     source: str
-    occurred_at: datetime = _ts()
+    occurred_at: datetime = timestamp()
     data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
 
 

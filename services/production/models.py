@@ -1,14 +1,11 @@
 """Production service tables."""
 
 from datetime import date, datetime
-from typing import Any
 
-from sqlalchemy import Column, DateTime, UniqueConstraint
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-
-def _ts(nullable: bool = False) -> Any:
-    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=nullable))
+from shared.db import timestamp
 
 
 class WorkOrder(SQLModel, table=True):
@@ -28,6 +25,6 @@ class WorkOrder(SQLModel, table=True):
     good_quantity: int = 0
     scrap_quantity: int = 0
     correlation_id: str
-    created_at: datetime = _ts()
-    started_at: datetime | None = _ts(nullable=True)
-    completed_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = timestamp()
+    started_at: datetime | None = timestamp(nullable=True)
+    completed_at: datetime | None = timestamp(nullable=True)
