@@ -9,7 +9,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from faststream import AckPolicy
@@ -128,8 +128,10 @@ class Consumer:
         max_attempts: int = 3,
         backoff: float = 0.2,
         backoff_max: float = 10.0,
+        park_timeout: timedelta = timedelta(days=7),
     ) -> None:
         self.service, self.units, self.broker, self.prefix = service, units, broker, prefix
+        self.park_timeout = park_timeout
         self.max_attempts, self.backoff, self.backoff_max = max_attempts, backoff, backoff_max
         self.subscriptions: dict[str, Subscription] = {}
 
@@ -246,7 +248,10 @@ class Consumer:
             rows = (await uow.session.exec(query)).all()
         for row in rows:
             record = Record(row.topic, row.partition, row.offset, row.key, row.headers)
-            await self.deliver(self.subscriptions[row.topic], row.body, record, parked_id=row.id)
+            delivered = await self.deliver(self.subscriptions[row.topic], row.body, record, parked_id=row.id)
+            if not delivered and row.parked_at < self.units.clock.now() - self.park_timeout:
+                await self.dead_letter(row.body, record, f"parked too long: {row.reason} (waited for {row.waits_for})")
+                await self._unpark(row.id)
 
     async def sweep(self, every: float = 2.0) -> None:
         """Periodically retry every parked message (covers a release racing a park)."""

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from shared import housekeeping, migrations
 from shared.broker import ensure_topics, make_broker
@@ -105,6 +105,7 @@ def build_runtime(spec: ServiceSpec, settings: ServiceSettings, clock: Clock) ->
         broker=broker,
         prefix=settings.topic_prefix,
         max_attempts=settings.handler_max_attempts,
+        park_timeout=timedelta(hours=settings.park_timeout_hours),
         backoff=settings.retry_backoff_seconds,
         backoff_max=settings.retry_backoff_max_seconds,
     )
@@ -161,7 +162,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None, clock
     for router in spec.routers:
         app.include_router(router)
     app.add_exception_handler(IntegrityError, _conflict)
-    app.add_exception_handler(OperationalError, _unavailable)
+    for unavailable in (OperationalError, InterfaceError, OSError, TimeoutError):
+        app.add_exception_handler(unavailable, _unavailable)
     return app
 
 

@@ -26,6 +26,9 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = 500
     relay_poll_seconds: float = 0.2
     handler_max_attempts: int = Field(default=3, ge=1)
+    park_timeout_hours: float = Field(
+        default=168, gt=0, description="How long an early message may wait before it is dead-lettered."
+    )
     retry_backoff_seconds: float = 0.2
     retry_backoff_max_seconds: float = 10.0
     outbox_retention_hours: float = Field(default=24, gt=0, description="How long sent events stay in the outbox.")

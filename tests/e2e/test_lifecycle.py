@@ -19,16 +19,26 @@ async def test_twenty_concurrent_orders_all_close_exactly_once(system: System) -
 
 
 async def test_order_shows_status_and_timeline(system: System) -> None:
-    [order] = await post_orders(system, [order_body(0)])
+    body = order_body(0)
+    [order] = await post_orders(system, [body])
     await wait_closed(system, [order["id"]])
 
     async with httpx.AsyncClient(base_url=system.url("order")) as client:
         shown = (await client.get(f"/orders/{order['id']}")).json()
         missing = await client.get("/orders/NOPE")
+        again = await client.post("/orders", json=body)
+        conflict = await client.post("/orders", json={**body, "contact": "someone else"})
+        invalid = await client.post("/orders", json={**body, "lines": [], "currency": "usd"})
+        listed = (await client.get("/orders", params={"status": "closed"})).json()
 
     types = [e["type"] for e in shown["timeline"]]
     assert shown["status"] == "closed"
     assert types[0] == "order.accepted" and types[-1] == "order.closed"
     for expected in ("production.order_ready", "logistics.shipment_delivered", "billing.order_settled"):
         assert expected in types
-    assert missing.status_code == 404
+    assert missing.status_code == 404 and "NOPE" in missing.json()["detail"]
+    assert again.status_code == 200 and again.json()["id"] == order["id"]
+    assert conflict.status_code == 409 and "other terms" in conflict.json()["detail"]
+    assert invalid.status_code == 422
+    assert {e["loc"][-1] for e in invalid.json()["detail"]} == {"lines", "currency"}
+    assert [o["id"] for o in listed] == [order["id"]]

@@ -1,12 +1,13 @@
 """The consumer plumbing on a real database, with FastStream's in-memory broker in place of Kafka."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from sqlmodel import func, select
 
+from shared.clock import FixedClock
 from shared.consumer import Consumer, Invalid, NotYet, on_partner
 from shared.contracts import MesEvent
 from shared.db import ParkedMessage
@@ -84,6 +85,24 @@ async def test_early_message_is_parked_then_replayed_when_released(units: UnitOf
         await broker.publish(mes("wo2-done", "WO2", "completed"), "mes.events")
     assert h.applied == ["wo2-done", "early"]
     assert await parked(units) == 0
+
+
+async def test_message_parked_too_long_is_dead_lettered(units: UnitOfWorkFactory, clock: FixedClock) -> None:
+    h = Harness(units)
+
+    def never_ready(message: MesEvent, attempt: int) -> None:
+        raise NotYet("WO-never", "needs a work order that never comes")
+
+    h.behaviour = never_ready
+    async with TestKafkaBroker(h.broker) as broker:
+        await broker.publish(mes("orphan"), "mes.events")
+        await h.consumer.replay("WO-never")
+        assert await parked(units) == 1 and h.dead == []
+        clock.advance(timedelta(days=8))
+        await h.consumer.replay("WO-never")
+    assert await parked(units) == 0
+    [(body, headers)] = h.dead
+    assert headers["x-dlq-reason"] == "parked too long: needs a work order that never comes (waited for WO-never)"
 
 
 async def test_transient_failures_are_retried_not_dead_lettered(units: UnitOfWorkFactory) -> None:
