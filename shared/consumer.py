@@ -14,7 +14,7 @@ from typing import Any
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.message import KafkaMessage
 from pydantic import ValidationError
 from sqlalchemy import delete
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -102,6 +102,22 @@ class Record:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+async def _itself(msg: KafkaMessage) -> KafkaMessage:
+    """Decoder handing the handler the message itself: cheaper than resolving it from the context."""
+    return msg
+
+
+def _record(topic: str, raw: Any) -> Record:
+    """Where a Kafka record came from."""
+    return Record(
+        topic=topic,
+        partition=raw.partition,
+        offset=raw.offset,
+        key=raw.key.decode(errors="replace") if raw.key else None,
+        headers={k: v.decode(errors="replace") for k, v in raw.headers or ()},
+    )
+
+
 def _reason(error: Exception) -> str:
     if isinstance(error, ValidationError):
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors()[:5])
@@ -139,31 +155,47 @@ class Consumer:
         """Consumer group (and inbox name) of this service for one topic."""
         return f"{self.prefix}gendan-{self.service}.{topic}"
 
-    def register(self, sub: Subscription, *, workers: int = 1) -> None:
-        """Subscribe on the broker: manual commits, after the message is settled."""
+    def register(self, sub: Subscription, *, batch: int = 200) -> None:
+        """Subscribe on the broker: batches of up to `batch` records, offsets committed once all are settled."""
         self.subscriptions[sub.topic] = sub
-        options: dict[str, Any] = {"max_workers": workers} if workers > 1 else {}
 
         @self.broker.subscriber(
             physical(sub.topic, self.prefix),
             group_id=self.group(sub.topic),
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest",
+            batch=True,
+            max_records=batch,
             title=f"{self.service}:{sub.topic}",
             description=sub.description,
-            **options,
+            decoder=_itself,
         )
-        async def consume(msg: KafkaMessage) -> None:
-            raw = msg.raw_message
-            record = Record(
-                topic=sub.topic,
-                partition=raw.partition,
-                offset=raw.offset,
-                key=raw.key.decode(errors="replace") if raw.key else None,
-                headers={k: v.decode(errors="replace") for k, v in raw.headers or ()},
-            )
-            await self.deliver(sub, msg.body, record)
+        async def consume(msg: Any) -> None:  # the KafkaMessage itself (see _itself)
+            await self.deliver_batch(sub, [(raw.value or b"", _record(sub.topic, raw)) for raw in msg.raw_message])
             await msg.ack()
+
+    async def deliver_batch(self, sub: Subscription, items: list[tuple[bytes, Record]]) -> None:
+        """Settle a batch: in one transaction when every message applies cleanly, else one by one."""
+        ready: list[tuple[Parsed, bytes, Record]] = []
+        for body, record in items:
+            try:
+                parsed = sub.parse(body)
+            except (ValidationError, ValueError) as error:
+                await self.dead_letter(body, record, _reason(error))
+                continue
+            if parsed.handler is not None:
+                ready.append((parsed, body, record))
+        if len(ready) > 1:
+            try:
+                released = await self._apply_all([(parsed, record) for parsed, _, record in ready])
+            except Exception as error:  # a message to park, reject or retry: settle each on its own
+                log.info("batch of %d settles one by one: %s", len(ready), _reason(error))
+            else:
+                for key in released:
+                    await self.replay(key)
+                return
+        for parsed, body, record in ready:
+            await self._settle(parsed, body, record, None)
 
     async def deliver(self, sub: Subscription, body: bytes, record: Record, parked_id: int | None = None) -> bool:
         """Settle one message; returns False only when a parked message must stay parked."""
@@ -175,11 +207,23 @@ class Consumer:
             return True
         if parsed.handler is None:
             return True
+        return await self._settle(parsed, body, record, parked_id)
+
+    async def _settle(self, parsed: Parsed, body: bytes, record: Record, parked_id: int | None) -> bool:
         token = correlation_id.set(parsed.correlation)
         try:
             return await self._apply_with_retry(parsed, body, record, parked_id)
         finally:
             correlation_id.reset(token)
+
+    async def _apply_all(self, batch: list[tuple[Parsed, Record]]) -> list[str]:
+        """Apply several messages in one transaction (the fast path under load)."""
+        async with self.units() as uow:
+            for parsed, record in batch:
+                if await uow.claim(self.group(record.topic), parsed.message_id):
+                    assert parsed.handler is not None
+                    await parsed.handler(parsed.message, uow)
+        return uow.released
 
     async def _apply_with_retry(self, parsed: Parsed, body: bytes, record: Record, parked_id: int | None) -> bool:
         failures, attempt = 0, 0

@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 from faststream.kafka import KafkaBroker
 from sqlalchemy import func, update
@@ -18,16 +19,16 @@ log = logging.getLogger("gendan.outbox")
 RELAY_LOCK = 7_310_042  # advisory lock: one relay per database at a time keeps per-order order
 
 
-def outbox_row(event: Envelope, *, topic: str, clock: Clock) -> OutboxMessage:
-    """The outbox row that will carry `event` to `topic`, keyed by its order id."""
-    return OutboxMessage(
-        event_id=event.id,
-        topic=topic,
-        key=event.order_id,
-        event_type=event.type,
-        payload=event.model_dump_json(),
-        created_at=clock.now(),
-    )
+def outbox_row(event: Envelope, *, topic: str, clock: Clock) -> dict[str, Any]:
+    """The outbox row (column values) that will carry `event` to `topic`, keyed by its order id."""
+    return {
+        "event_id": event.id,
+        "topic": topic,
+        "key": event.order_id,
+        "event_type": event.type,
+        "payload": event.model_dump_json(),
+        "created_at": clock.now(),
+    }
 
 
 class OutboxRelay:
@@ -73,7 +74,13 @@ class OutboxRelay:
             if not locked:
                 return 0
             query = (
-                select(OutboxMessage)
+                select(
+                    OutboxMessage.id,
+                    OutboxMessage.topic,
+                    OutboxMessage.key,
+                    OutboxMessage.event_type,
+                    OutboxMessage.payload,
+                )
                 .where(col(OutboxMessage.sent_at).is_(None))
                 .order_by(col(OutboxMessage.id))
                 .limit(self.batch_size)

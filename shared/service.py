@@ -42,7 +42,6 @@ class ServiceSpec:
     migrations: Path
     subscriptions: Sequence[Subscription]
     routers: Sequence[APIRouter] = ()
-    workers: int = 2
 
 
 @dataclass
@@ -110,7 +109,7 @@ def build_runtime(spec: ServiceSpec, settings: ServiceSettings, clock: Clock) ->
         backoff_max=settings.retry_backoff_max_seconds,
     )
     for sub in spec.subscriptions:
-        consumer.register(sub, workers=spec.workers)
+        consumer.register(sub, batch=settings.consumer_batch_size)
     broker.publisher(  # only the relay publishes; declared so the AsyncAPI document shows it
         physical(spec.topic, settings.topic_prefix),
         title=f"{spec.name}:{spec.topic}",

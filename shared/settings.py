@@ -25,6 +25,7 @@ class ServiceSettings(BaseSettings):
     db_pool_size: int = 10
     relay_batch_size: int = 500
     relay_poll_seconds: float = 0.2
+    consumer_batch_size: int = Field(default=200, ge=1, description="Most records applied in one transaction.")
     handler_max_attempts: int = Field(default=3, ge=1)
     park_timeout_hours: float = Field(
         default=168, gt=0, description="How long an early message may wait before it is dead-lettered."

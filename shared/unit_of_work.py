@@ -3,13 +3,14 @@
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.clock import Clock
 from shared.contracts import Envelope, EventData
-from shared.db import InboxMessage, SessionFactory, transaction
+from shared.db import InboxMessage, OutboxMessage, SessionFactory, transaction
 from shared.outbox import outbox_row
 
 
@@ -22,6 +23,7 @@ class UnitOfWork:
     source: str
     topic: str
     released: list[str] = field(default_factory=list)
+    outbox: list[dict[str, Any]] = field(default_factory=list)
 
     def emit(
         self,
@@ -40,7 +42,7 @@ class UnitOfWork:
             cause=cause,
             correlation_id=correlation_id,
         )
-        self.session.add(outbox_row(event, topic=self.topic, clock=self.clock))
+        self.outbox.append(outbox_row(event, topic=self.topic, clock=self.clock))
         return event
 
     def release(self, key: str) -> None:
@@ -73,4 +75,7 @@ class UnitOfWorkFactory:
         async with transaction(self.sessions) as session:
             uow = UnitOfWork(session=session, clock=self.clock, source=self.source, topic=self.topic)
             yield uow
-        self.on_commit()
+            if uow.outbox:  # one statement for all the events, written last in the transaction
+                await session.exec(insert(OutboxMessage), params=uow.outbox)
+        if uow.outbox:
+            self.on_commit()

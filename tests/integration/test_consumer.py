@@ -8,9 +8,9 @@ from faststream.kafka.annotations import KafkaMessage
 from sqlmodel import func, select
 
 from shared.clock import FixedClock
-from shared.consumer import Consumer, Invalid, NotYet, on_partner
+from shared.consumer import Consumer, Invalid, NotYet, Record, on_partner
 from shared.contracts import MesEvent
-from shared.db import ParkedMessage
+from shared.db import InboxMessage, ParkedMessage
 from shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 pytestmark = pytest.mark.integration
@@ -103,6 +103,29 @@ async def test_message_parked_too_long_is_dead_lettered(units: UnitOfWorkFactory
     assert await parked(units) == 0
     [(body, headers)] = h.dead
     assert headers["x-dlq-reason"] == "parked too long: needs a work order that never comes (waited for WO-never)"
+
+
+async def test_batch_applies_in_one_transaction_or_falls_back_one_by_one(units: UnitOfWorkFactory) -> None:
+    h = Harness(units)
+    h.behaviour = lambda message, attempt: _wait_if(message.message_id == "early")
+    sub = h.consumer.subscriptions["mes.events"]
+    at = [Record("mes.events", 0, offset, None) for offset in range(8)]
+    async with TestKafkaBroker(h.broker):
+        await h.consumer.deliver_batch(sub, [(mes("a"), at[0]), (mes("b"), at[1]), (mes("a"), at[2])])
+        assert h.attempts == {"a": 1, "b": 1}  # one transaction, the duplicate seen by the inbox
+        batch = [(mes("c"), at[3]), (mes("early"), at[4]), (b"junk", at[5]), (mes("d"), at[6])]
+        await h.consumer.deliver_batch(sub, batch)
+    async with units() as uow:
+        applied = set((await uow.session.exec(select(InboxMessage.message_id))).all())
+    assert applied == {"a", "b", "c", "d"}
+    assert h.attempts["c"] == 2  # the batch was rolled back, then c applied alone
+    assert await parked(units) == 1
+    assert [headers["x-original-offset"] for _, headers in h.dead] == ["5"]
+
+
+def _wait_if(condition: bool) -> None:
+    if condition:
+        raise NotYet("WO9", "waits for WO9")
 
 
 async def test_transient_failures_are_retried_not_dead_lettered(units: UnitOfWorkFactory) -> None:

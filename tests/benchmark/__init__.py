@@ -1,0 +1,1 @@
+"""`python -m tests.benchmark`: orders through the system and through a raw aiokafka + asyncpg baseline."""
