@@ -54,7 +54,7 @@ async def follow(system: System, ref: str, timeout: float = 120) -> dict[str, ob
 async def main(keep_running: bool) -> None:
     with servers() as found:
         print(f"Kafka {found.kafka}, PostgreSQL {found.postgres} ({found.how})")
-        system = System(found.kafka, found.postgres)
+        system = System(found.kafka, found.postgres, default_ports=True)
         try:
             started = time.monotonic()
             await system.up()

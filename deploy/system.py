@@ -16,11 +16,16 @@ import httpx
 from sqlalchemy.engine import make_url
 
 SERVICES = ("order", "production", "logistics", "billing")
+DEFAULT_PORTS = {"order": 8001, "production": 8002, "logistics": 8003, "billing": 8004}
 
 
-def free_port() -> int:
+def free_port(preferred: int = 0) -> int:
+    """`preferred` when it is free, else any free port."""
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        try:
+            s.bind(("127.0.0.1", preferred))
+        except OSError:
+            s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
@@ -33,6 +38,7 @@ class System:
     topic_prefix: str = ""
     db_prefix: str = "gendan_"
     log_dir: Path = Path(".local/logs")
+    default_ports: bool = False  # the services' own ports (8001-8004) where free, else any
     extra_env: dict[str, str] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
@@ -74,7 +80,7 @@ class System:
     def start(self, name: str) -> None:
         """Start one service (or `simulators`) as its own process."""
         if name in SERVICES:
-            self.ports.setdefault(name, free_port())
+            self.ports.setdefault(name, free_port(DEFAULT_PORTS[name] if self.default_ports else 0))
         module = f"services.{name}" if name in SERVICES else "deploy.simulators"
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = self.logs.get(name) or open(self.log_dir / f"{self.topic_prefix}{name}.log", "ab")  # noqa: SIM115

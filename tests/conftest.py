@@ -30,8 +30,14 @@ def run_id() -> str:
 
 
 @pytest.fixture
-async def system(infra: Servers, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[System]:
-    """The four services and the simulated partners as processes, on topics and databases of their own."""
+async def system(
+    infra: Servers, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> AsyncIterator[System]:
+    """The four services and the simulated partners as processes, on topics and databases of their own.
+
+    `@pytest.mark.sim_delay(seconds)` slows the simulated partners' answers (default 0.02 s)."""
+    marker = request.node.get_closest_marker("sim_delay")
+    delay = marker.args[0] if marker else 0.02
     rid = run_id()
     logs = tmp_path_factory.mktemp(f"system-{rid}")
     sys_ = System(
@@ -40,7 +46,7 @@ async def system(infra: Servers, tmp_path_factory: pytest.TempPathFactory) -> As
         topic_prefix=f"t{rid}.",
         db_prefix=f"gendan_t{rid}_",
         log_dir=logs,
-        extra_env={"SIM_DELAY_SECONDS": "0.02", "SIM_JITTER_SECONDS": "0.05", "LOG_LEVEL": "INFO"},
+        extra_env={"SIM_DELAY_SECONDS": str(delay), "SIM_JITTER_SECONDS": "0.05", "LOG_LEVEL": "INFO"},
     )
     try:
         await sys_.up()

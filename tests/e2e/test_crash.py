@@ -10,6 +10,7 @@ from tests.e2e.flows import assert_exactly_once, order_body, post_orders, rows, 
 pytestmark = pytest.mark.e2e
 
 
+@pytest.mark.sim_delay(0.1)  # each order then takes over a second: the kill finds them in flight
 @pytest.mark.parametrize("victim", SERVICES)
 async def test_killed_service_loses_and_duplicates_nothing(system: System, victim: str) -> None:
     bodies = [order_body(n) for n in range(20)]
