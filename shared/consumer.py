@@ -176,7 +176,13 @@ class Consumer:
             decoder=_itself,
         )
         async def consume(msg: Any) -> None:  # the KafkaMessage itself (see _itself)
-            await self.deliver_batch(sub, [(raw.value or b"", _record(sub.topic, raw)) for raw in msg.raw_message])
+            try:
+                await self.deliver_batch(sub, [(raw.value or b"", _record(sub.topic, raw)) for raw in msg.raw_message])
+            except Exception:  # not settled: rewind to the batch's first records; the inbox absorbs repeats
+                log.exception("batch on %s not settled; it will be read again", sub.topic)
+                await asyncio.sleep(self.backoff_max)
+                await msg.nack()
+                return
             await msg.ack()
 
     async def deliver_batch(self, sub: Subscription, items: list[tuple[bytes, Record]]) -> None:
@@ -269,6 +275,10 @@ class Consumer:
         return uow.released
 
     async def _park(self, body: bytes, record: Record, wait: NotYet) -> None:
+        await self._until_done(lambda: self._store_parked(body, record, wait))
+        log.info("parked %s@%s/%s until %s: %s", record.topic, record.partition, record.offset, wait.key, wait)
+
+    async def _store_parked(self, body: bytes, record: Record, wait: NotYet) -> None:
         async with self.units() as uow:
             uow.session.add(
                 ParkedMessage(
@@ -283,12 +293,27 @@ class Consumer:
                     parked_at=uow.clock.now(),
                 )
             )
-        log.info("parked %s@%s/%s until %s: %s", record.topic, record.partition, record.offset, wait.key, wait)
 
     async def _unpark(self, parked_id: int | None) -> None:
         if parked_id is not None:
-            async with self.units() as uow:
-                await uow.session.exec(delete(ParkedMessage).where(col(ParkedMessage.id) == parked_id))
+            await self._until_done(lambda: self._delete_parked(parked_id))
+
+    async def _delete_parked(self, parked_id: int) -> None:
+        async with self.units() as uow:
+            await uow.session.exec(delete(ParkedMessage).where(col(ParkedMessage.id) == parked_id))
+
+    async def _until_done(self, step: Callable[[], Awaitable[None]]) -> None:
+        """Run a bookkeeping step, waiting out transient failures (a dropped message is not an option)."""
+        attempt = 0
+        while True:
+            try:
+                return await step()
+            except Exception as error:
+                if not _transient(error):
+                    raise
+                attempt += 1
+                log.warning("waiting for the database: %s", _reason(error))
+                await asyncio.sleep(min(self.backoff * 2 ** min(attempt, 16), self.backoff_max))
 
     async def replay(self, key: str) -> None:
         """Retry the messages parked waiting for `key`, oldest first."""
