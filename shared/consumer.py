@@ -6,10 +6,11 @@ the topic's dead-letter topic with the reason. The offset is committed only afte
 """
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from faststream import AckPolicy
@@ -17,11 +18,10 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.message import KafkaMessage
 from pydantic import ValidationError
 from sqlalchemy import delete
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlmodel import col, select
 
 from shared.contracts import EVENT_TYPES, Envelope, PartnerMessage
-from shared.db import ParkedMessage
+from shared.db import ParkedMessage, is_transient
 from shared.logs import correlation_id
 from shared.topics import dlq, physical
 from shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -31,8 +31,7 @@ log = logging.getLogger("gendan.consumer")
 # FastStream's batch loop sleeps this long again after a wait that brought nothing, so it bounds
 # the latency an idle consumer adds (its default, 200 ms, showed as a 200 ms p99 hop).
 BATCH_WAIT_MS = 20
-
-TRANSIENT = (OperationalError, InterfaceError, OSError, TimeoutError, ConnectionError)
+MAX_DEAD_LETTER_BYTES = 900_000
 
 
 class NotYet(Exception):
@@ -106,6 +105,15 @@ class Record:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+async def _lenient_headers(raw: tuple[Any, ...], parse: Callable[[Any], Awaitable[Any]]) -> Any:
+    """FastStream decodes header values strictly; a partner's null or non-UTF-8 header must not stop a batch."""
+    return await parse(tuple(dataclasses.replace(r, headers=_text_headers(r.headers)) for r in raw))
+
+
+def _text_headers(headers: Any) -> list[tuple[str, bytes]]:
+    return [(k, (v or b"").decode(errors="replace").encode()) for k, v in headers or ()]
+
+
 async def _itself(msg: KafkaMessage) -> KafkaMessage:
     """Decoder handing the handler the message itself: cheaper than resolving it from the context."""
     return msg
@@ -118,7 +126,7 @@ def _record(topic: str, raw: Any) -> Record:
         partition=raw.partition,
         offset=raw.offset,
         key=raw.key.decode(errors="replace") if raw.key else None,
-        headers={k: v.decode(errors="replace") for k, v in raw.headers or ()},
+        headers={k: (v or b"").decode(errors="replace") for k, v in raw.headers or ()},
     )
 
 
@@ -127,12 +135,6 @@ def _reason(error: Exception) -> str:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors()[:5])
         return f"schema-invalid: {problems}"
     return f"{type(error).__name__}: {error}"[:1000]
-
-
-def _transient(error: Exception) -> bool:
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
-        return True
-    return isinstance(error, TRANSIENT)
 
 
 class Consumer:
@@ -173,6 +175,7 @@ class Consumer:
             batch_timeout_ms=BATCH_WAIT_MS,
             title=f"{self.service}:{sub.topic}",
             description=sub.description,
+            parser=_lenient_headers,
             decoder=_itself,
         )
         async def consume(msg: Any) -> None:  # the KafkaMessage itself (see _itself)
@@ -217,6 +220,7 @@ class Consumer:
             await self._unpark(parked_id)
             return True
         if parsed.handler is None:
+            await self._unpark(parked_id)
             return True
         return await self._settle(parsed, body, record, parked_id)
 
@@ -252,7 +256,7 @@ class Consumer:
                 return parked_id is None
             except Exception as error:
                 attempt += 1
-                if not _transient(error):
+                if not is_transient(error):
                     failures += 1
                     if failures >= self.max_attempts:
                         await self.dead_letter(body, record, f"failed {failures} times: {_reason(error)}")
@@ -309,20 +313,31 @@ class Consumer:
             try:
                 return await step()
             except Exception as error:
-                if not _transient(error):
+                if not is_transient(error):
                     raise
                 attempt += 1
                 log.warning("waiting for the database: %s", _reason(error))
                 await asyncio.sleep(min(self.backoff * 2 ** min(attempt, 16), self.backoff_max))
 
     async def replay(self, key: str) -> None:
-        """Retry the messages parked waiting for `key`, oldest first."""
+        """Retry the messages parked waiting for `key`, oldest first; a failure is left to the sweep."""
+        try:
+            await self._replay(key)
+        except Exception:
+            log.exception("replaying messages parked for %s failed; the sweep will retry", key)
+
+    async def _replay(self, key: str) -> None:
         async with self.units() as uow:
             query = select(ParkedMessage).where(ParkedMessage.waits_for == key).order_by(col(ParkedMessage.id))
             rows = (await uow.session.exec(query)).all()
         for row in rows:
             record = Record(row.topic, row.partition, row.offset, row.key, row.headers)
-            delivered = await self.deliver(self.subscriptions[row.topic], row.body, record, parked_id=row.id)
+            sub = self.subscriptions.get(row.topic)
+            if sub is None:
+                await self.dead_letter(row.body, record, f"parked for a topic no longer consumed: {row.reason}")
+                await self._unpark(row.id)
+                continue
+            delivered = await self.deliver(sub, row.body, record, parked_id=row.id)
             if not delivered and row.parked_at < self.units.clock.now() - self.park_timeout:
                 await self.dead_letter(row.body, record, f"parked too long: {row.reason} (waited for {row.waits_for})")
                 await self._unpark(row.id)
@@ -348,8 +363,10 @@ class Consumer:
             "x-original-partition": str(record.partition),
             "x-original-offset": str(record.offset),
             "x-consumer-group": self.group(record.topic),
-            "x-failed-at": datetime.now(UTC).isoformat(),
+            "x-failed-at": self.units.clock.now().isoformat(),
         }
+        if len(body) > MAX_DEAD_LETTER_BYTES:  # the original fit the broker; with our headers it might not
+            body, headers["x-dlq-body-truncated"] = body[:MAX_DEAD_LETTER_BYTES], str(len(body))
         delay = self.backoff
         while True:
             try:

@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Identity, LargeBinary, Numeric, Text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -83,3 +84,20 @@ class ParkedMessage(SQLModel, table=True):
     headers: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     reason: str
     parked_at: datetime = timestamp()
+
+
+# SQLSTATE classes that mean "try again": connection exceptions (08), transaction rollbacks such
+# as deadlocks and serialization failures (40), insufficient resources (53), operator
+# intervention like a server starting up or shutting down (57), system errors (58), lock
+# not available (55P03). asyncpg reports several of them as plain DBAPIErrors.
+TRANSIENT_SQLSTATE_CLASSES = {"08", "40", "53", "57", "58"}
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether a failure is the database or network being unavailable for now, not the message's fault."""
+    if isinstance(error, DBAPIError):
+        state = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None) or ""
+        if error.connection_invalidated or state[:2] in TRANSIENT_SQLSTATE_CLASSES or state == "55P03":
+            return True
+        return isinstance(error, OperationalError | InterfaceError)
+    return isinstance(error, OSError | TimeoutError | ConnectionError)

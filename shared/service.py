@@ -15,14 +15,14 @@ from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from shared import housekeeping, migrations
 from shared.broker import ensure_topics, make_broker
 from shared.clock import Clock, SystemClock
 from shared.consumer import Consumer, Subscription
 from shared.contracts import Envelope
-from shared.db import SessionFactory, make_engine, make_session_factory
+from shared.db import SessionFactory, is_transient, make_engine, make_session_factory
 from shared.logs import setup_logging
 from shared.outbox import OutboxRelay
 from shared.settings import ServiceSettings
@@ -161,7 +161,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None, clock
     for router in spec.routers:
         app.include_router(router)
     app.add_exception_handler(IntegrityError, _conflict)
-    for unavailable in (OperationalError, InterfaceError, OSError, TimeoutError):
+    for unavailable in (DBAPIError, OSError, TimeoutError):
         app.add_exception_handler(unavailable, _unavailable)
     return app
 
@@ -171,6 +171,8 @@ async def _conflict(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    if not is_transient(exc):
+        raise exc
     return JSONResponse(status_code=503, content={"detail": "database unavailable, retry later"})
 
 

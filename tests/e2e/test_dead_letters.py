@@ -22,6 +22,7 @@ MALFORMED = [
     json.dumps({"message_id": "m-3", "occurred_at": datetime.now(UTC).isoformat(), "amount": -5}).encode(),
 ]
 PARTITIONS = 6
+BAD_HEADERS, HEADERS = b'{"headers": "broken"}', [("trace", None), ("binary", b"\xff\xfe")]
 
 
 async def read_all(kafka: str, topic: str, expected: int, timeout: float = 30) -> list:
@@ -49,6 +50,7 @@ async def test_malformed_partner_messages_are_dead_lettered_with_reason(system: 
         for topic in topics.PARTNER_TOPICS:
             for partition, body in enumerate(MALFORMED):
                 await producer.send_and_wait(system.topic_prefix + topic, body, partition=partition, key=b"bad")
+            await producer.send_and_wait(system.topic_prefix + topic, BAD_HEADERS, partition=0, headers=HEADERS)
         erp_order = {**order_body(7), "message_id": "erp-7", "occurred_at": datetime.now(UTC).isoformat()}
         for partition in range(PARTITIONS):  # the same good order behind the bad one on every partition
             await producer.send_and_wait(
@@ -68,11 +70,13 @@ async def test_malformed_partner_messages_are_dead_lettered_with_reason(system: 
 
     assert len(found) == 1, "the same ERP order six times made more than one order"
     for topic in topics.PARTNER_TOPICS:
-        dead = await read_all(system.kafka, system.topic_prefix + topics.dlq(topic), len(MALFORMED))
-        assert sorted(r.value for r in dead) == sorted(MALFORMED), topic
-        for record in dead:
+        dead = await read_all(system.kafka, system.topic_prefix + topics.dlq(topic), len(MALFORMED) + 1)
+        assert sorted(r.value for r in dead) == sorted([*MALFORMED, BAD_HEADERS]), topic
+        for record in (r for r in dead if r.value != BAD_HEADERS):
             headers = {k: v.decode() for k, v in record.headers}
             assert headers["x-dlq-reason"].startswith("schema-invalid"), headers
             assert headers["x-original-topic"] == system.topic_prefix + topic
             assert headers["x-original-partition"] == str(MALFORMED.index(record.value))
             assert int(headers["x-original-offset"]) >= 0
+        [broken] = [r for r in dead if r.value == BAD_HEADERS]
+        assert dict(broken.headers)["binary"] == "\ufffd\ufffd".encode()
