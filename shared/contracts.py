@@ -15,6 +15,10 @@ from shared.clock import Clock
 
 Money = Annotated[Decimal, Field(max_digits=18, decimal_places=2, ge=0)]
 Quantity = Annotated[int, Field(gt=0, le=10_000_000)]
+Count = Annotated[int, Field(ge=0, le=2_000_000_000)]
+Weight = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=3)]
+MAX_MONEY = Decimal("9999999999999999.99")
+MAX_ORDER_JSON_BYTES = 256 * 1024
 Text = Annotated[str, Field(min_length=1, max_length=500)]
 
 
@@ -76,7 +80,12 @@ class Envelope(Contract):
 
 
 class EventData(Contract):
-    """Payload of one event type; `event_type` names it."""
+    """Payload of one event type; `event_type` names it.
+
+    Tolerant reader: fields a newer producer added are ignored, so contracts can grow by adding
+    fields while older consumers still run."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     event_type: str = Field(default="", exclude=True)
 
@@ -135,10 +144,14 @@ class OrderTerms(Contract):
     lines: Annotated[list[OrderLine], Field(min_length=1, max_length=500)]
 
     @model_validator(mode="after")
-    def _unique_lines(self) -> Self:
+    def _consistent(self) -> Self:
         numbers = [line.line_no for line in self.lines]
         if len(set(numbers)) != len(numbers):
             raise ValueError("line numbers must be unique")
+        if self.compute_total() > MAX_MONEY:
+            raise ValueError(f"order total exceeds {MAX_MONEY}")
+        if len(self.model_dump_json()) > MAX_ORDER_JSON_BYTES:  # it must fit in one Kafka message
+            raise ValueError(f"order larger than {MAX_ORDER_JSON_BYTES // 1024} KiB; split it")
         return self
 
     def compute_total(self) -> Decimal:
@@ -284,8 +297,8 @@ class MesEvent(PartnerMessage):
     type: Literal["started", "operation_reported", "machine_down", "completed"]
     work_order_id: Annotated[str, Field(min_length=1, max_length=64)]
     operation: str = ""
-    good_quantity: Annotated[int, Field(ge=0)] = 0
-    scrap_quantity: Annotated[int, Field(ge=0)] = 0
+    good_quantity: Count = 0
+    scrap_quantity: Count = 0
 
 
 class WmsEvent(PartnerMessage):
@@ -293,9 +306,9 @@ class WmsEvent(PartnerMessage):
 
     type: Literal["received", "picked", "packed"]
     order_id: Annotated[str, Field(min_length=1, max_length=64)]
-    quantity: Annotated[int, Field(ge=0)] = 0
-    packages: Annotated[int, Field(ge=0)] = 0
-    weight_kg: Annotated[Decimal, Field(ge=0)] = Decimal(0)
+    quantity: Count = 0
+    packages: Count = 0
+    weight_kg: Weight = Decimal(0)
 
 
 class CarrierStatus(StrEnum):
@@ -314,7 +327,7 @@ class CarrierTracking(PartnerMessage):
     tracking_number: Annotated[str, Field(min_length=1, max_length=64)]
     status: CarrierStatus
     location: str = ""
-    received_quantity: Annotated[int, Field(ge=0)] | None = None
+    received_quantity: Count | None = None
 
 
 class FinancePayment(PartnerMessage):
@@ -323,12 +336,3 @@ class FinancePayment(PartnerMessage):
     invoice_number: Annotated[str, Field(min_length=1, max_length=64)]
     amount: Money
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
-
-
-PARTNER_CONTRACTS: dict[str, type[PartnerMessage]] = {
-    "erp.orders": ErpOrder,
-    "mes.events": MesEvent,
-    "wms.events": WmsEvent,
-    "carrier.tracking": CarrierTracking,
-    "finance.payments": FinancePayment,
-}

@@ -10,12 +10,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import housekeeping, migrations
 from shared.broker import ensure_topics, make_broker
@@ -50,6 +51,7 @@ class Runtime:
 
     settings: ServiceSettings
     clock: Clock
+    engine: AsyncEngine
     sessions: SessionFactory
     units: UnitOfWorkFactory
     broker: KafkaBroker
@@ -70,9 +72,11 @@ health = APIRouter(tags=["health"])
 
 @health.get("/health")
 async def check_health(runtime: RuntimeDep) -> dict[str, str]:
-    """Liveness and readiness: the database answers and the broker is connected."""
+    """Readiness: the database answers and the Kafka broker is reachable."""
     async with runtime.sessions() as session:
         await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+    if not await runtime.broker.ping(timeout=5):
+        raise HTTPException(503, "Kafka unreachable")
     return {"status": "ok", "service": runtime.settings.service_name}
 
 
@@ -116,7 +120,7 @@ def build_runtime(spec: ServiceSpec, settings: ServiceSettings, clock: Clock) ->
         description=f"Lifecycle events of the {spec.name} service, keyed by order id.",
         schema=Envelope,
     )
-    return Runtime(settings, clock, sessions, units, broker, relay, consumer)
+    return Runtime(settings, clock, engine, sessions, units, broker, relay, consumer)
 
 
 def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -154,7 +158,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None, clock
             task.cancel()
             with suppress(asyncio.CancelledError):
                 await task
-        await runtime.sessions.kw["bind"].dispose()
+        await runtime.engine.dispose()
 
     app = FastAPI(title=f"Gendan {spec.name} service", lifespan=lifespan)
     app.include_router(health)

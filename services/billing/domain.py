@@ -1,7 +1,7 @@
 """Billing rules: installment amounts, payment matching, settlement. Pure."""
 
 from collections.abc import Iterable
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from shared.contracts import Installment, InstallmentTrigger, PaymentTerms
 
@@ -9,8 +9,10 @@ CENT = Decimal("0.01")
 
 
 def installment_amounts(terms: PaymentTerms, total: Decimal) -> list[tuple[Installment, Decimal]]:
-    """Each installment with its amount; the last one takes the rounding remainder, so they sum to the total."""
-    amounts = [(i, (total * i.percent / 100).quantize(CENT, ROUND_HALF_UP)) for i in terms.installments]
+    """Each installment with its amount; the last one takes the remainder, so they sum to the total.
+
+    The others are rounded down, so the remainder is never negative."""
+    amounts = [(i, (total * i.percent / 100).quantize(CENT, ROUND_DOWN)) for i in terms.installments]
     *head, (last, _) = amounts
     return [*head, (last, total - sum(a for _, a in head))]
 

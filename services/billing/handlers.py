@@ -51,7 +51,6 @@ async def _issue(account: Account, trigger: InstallmentTrigger, uow: UnitOfWork)
             trigger=trigger,
         )
         uow.emit(event, order_id=account.order_id, correlation_id=account.correlation_id)
-        uow.release(number)
 
 
 async def _invoices(order_id: str, uow: UnitOfWork) -> list[Invoice]:

@@ -1,4 +1,4 @@
-"""Logistics rules: choosing a transport mode and carrier. Pure."""
+"""Logistics rules: choosing a transport mode and carrier, ordering carrier statuses. Pure."""
 
 from datetime import date
 from decimal import Decimal
@@ -22,3 +22,16 @@ def choose_mode(*, today: date, due: date, country: str, weight_kg: Decimal) -> 
 def carrier_for(mode: str) -> str:
     """The contracted carrier for a mode."""
     return CARRIERS[mode]
+
+
+# Carrier statuses in the order a shipment passes them; "exception" can happen at any point.
+PROGRESS = ("planned", "picked_up", "in_transit", "customs", "out_for_delivery", "delivered")
+
+
+def moves_forward(current: str, reported: str) -> bool:
+    """Whether a scan tells something new: late scans of an earlier stage are ignored."""
+    if current == "delivered" or current == reported:
+        return False
+    if reported == "exception" or current == "exception":
+        return True
+    return PROGRESS.index(reported) > PROGRESS.index(current)

@@ -82,7 +82,7 @@ async def on_carrier_tracking(message: CarrierTracking, uow: UnitOfWork) -> None
         raise NotYet(message.tracking_number, "tracking event for a shipment not planned yet")
     if shipment.carrier != message.carrier:
         raise Invalid(f"carrier {message.carrier} reported shipment {shipment.id} of {shipment.carrier}")
-    if shipment.status in (message.status, CarrierStatus.DELIVERED):
+    if not domain.moves_forward(shipment.status, message.status):
         return
     consignment = await uow.session.get(Consignment, shipment.order_id)
     emit = {"order_id": shipment.order_id, "correlation_id": consignment.correlation_id if consignment else None}

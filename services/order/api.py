@@ -3,12 +3,13 @@
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from services.order.handlers import OrderConflict, accept_order
+from services.order.handlers import OrderConflict, OrderRejected, accept_order
 from services.order.models import Order, OrderPublic, OrderSummary, TimelineEntry, TimelinePublic
 from shared.contracts import OrderTerms
-from shared.service import RuntimeDep
+from shared.service import Runtime, RuntimeDep
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
@@ -17,13 +18,24 @@ router = APIRouter(prefix="/orders", tags=["orders"])
 async def create_order(terms: OrderTerms, runtime: RuntimeDep, response: Response) -> Order:
     """Take an order in; posting the same customer order number again is answered with that order."""
     try:
-        async with runtime.units() as uow:
-            order, created = await accept_order(terms, uow)
+        order, created = await _take_in(terms, runtime)
     except OrderConflict as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
+    except OrderRejected as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from error
     if not created:
         response.status_code = status.HTTP_200_OK
     return order
+
+
+async def _take_in(terms: OrderTerms, runtime: Runtime) -> tuple[Order, bool]:
+    """Accept the order; when the same order was posted concurrently, answer with the one that won."""
+    try:
+        async with runtime.units() as uow:
+            return await accept_order(terms, uow)
+    except IntegrityError:
+        async with runtime.units() as uow:
+            return await accept_order(terms, uow)
 
 
 @router.get("", response_model=list[OrderSummary])

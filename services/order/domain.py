@@ -1,4 +1,8 @@
-"""Order rules: how lifecycle events move an order's status, and when it closes. Pure."""
+"""Order rules: what can be taken in, how lifecycle events move an order's status, when it closes. Pure."""
+
+from datetime import date
+
+from shared.contracts import OrderTerms
 
 STAGES = (
     "accepted",
@@ -7,8 +11,6 @@ STAGES = (
     "shipping",
     "in_transit",
     "delivered",
-    "invoiced",
-    "paid",
     "closed",
 )
 
@@ -21,15 +23,15 @@ STAGE_OF_EVENT = {
     "logistics.shipment_planned": "shipping",
     "logistics.shipment_tracked": "in_transit",
     "logistics.shipment_delivered": "delivered",
-    "billing.invoice_issued": "invoiced",
-    "billing.payment_received": "invoiced",
-    "billing.order_settled": "paid",
     "order.closed": "closed",
 }
 
 
 def advance(status: str, event_type: str) -> str:
-    """The furthest stage reached: events of different services may arrive in any order."""
+    """The furthest fulfilment stage reached: events of different services may arrive in any order.
+
+    Receivables do not move the status (a deposit is invoiced before production starts); the
+    order records when it was settled separately."""
     stage = STAGE_OF_EVENT.get(event_type, status)
     return max(status, stage, key=STAGES.index)
 
@@ -37,3 +39,10 @@ def advance(status: str, event_type: str) -> str:
 def can_close(*, delivered: bool, settled: bool, closed: bool) -> bool:
     """An order closes once the goods are delivered and every invoice is paid."""
     return delivered and settled and not closed
+
+
+def intake_problem(terms: OrderTerms, *, today: date) -> str | None:
+    """Why an order cannot be taken in as stated, or None."""
+    if terms.delivery_date < today:
+        return f"delivery date {terms.delivery_date} is in the past"
+    return None

@@ -6,13 +6,17 @@ from sqlmodel import select
 
 from services.order import domain
 from services.order.models import Order, TimelineEntry
-from shared.consumer import NotYet
+from shared.consumer import Invalid, NotYet
 from shared.contracts import Envelope, ErpOrder, OrderAccepted, OrderClosed, OrderTerms
 from shared.unit_of_work import UnitOfWork
 
 
-class OrderConflict(Exception):
+class OrderConflict(Invalid):
     """The customer's order number is already taken by an order with other terms."""
+
+
+class OrderRejected(Invalid):
+    """The order cannot be taken in as stated."""
 
 
 def _record(uow: UnitOfWork, event: Envelope) -> None:
@@ -32,10 +36,12 @@ async def accept_order(terms: OrderTerms, uow: UnitOfWork) -> tuple[Order, bool]
     """Take an order in; the same customer order number again returns the first order unchanged."""
     query = select(Order).where(Order.customer == terms.customer, Order.external_ref == terms.external_ref)
     if existing := (await uow.session.exec(query)).first():
-        if existing.terms != terms.model_dump(mode="json"):
+        if OrderTerms.model_validate(existing.terms) != terms:
             raise OrderConflict(f"order {terms.external_ref} of {terms.customer} exists with other terms")
         return existing, False
     now = uow.clock.now()
+    if problem := domain.intake_problem(terms, today=now.date()):
+        raise OrderRejected(problem)
     order = Order(
         id=f"SO{uuid4().hex[:16].upper()}",
         customer=terms.customer,

@@ -54,7 +54,11 @@ async def on_mes_event(message: MesEvent, uow: UnitOfWork) -> None:
     if found is None:
         raise NotYet(message.work_order_id, f"MES {message.type} for unknown work order")
     siblings_query = (
-        select(WorkOrder).where(WorkOrder.order_id == found.order_id).order_by(col(WorkOrder.id)).with_for_update()
+        select(WorkOrder)
+        .where(WorkOrder.order_id == found.order_id)
+        .order_by(col(WorkOrder.id))
+        .with_for_update()
+        .execution_options(populate_existing=True)  # re-read under the lock, not the copy loaded above
     )
     siblings = (await uow.session.exec(siblings_query)).all()  # locks the order's work orders
     work_order = next(w for w in siblings if w.id == message.work_order_id)

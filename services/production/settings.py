@@ -7,4 +7,3 @@ class ProductionSettings(ServiceSettings):
     service_name: str = "production"
     http_port: int = 8002
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/gendan_production"
-    shipping_buffer_days: int = 5

@@ -50,19 +50,19 @@ async def test_deposit_then_balance_then_settled(units: UnitOfWorkFactory, clock
     async with units() as uow:
         await handlers.on_order_accepted(accepted(clock), uow)
     [deposit] = await invoices(units)
-    assert deposit.amount == Decimal("40.76")  # 30 % of 11 x 12.35 = 135.85, rounded half up
+    assert deposit.amount == Decimal("40.75")  # 30 % of 11 x 12.35 = 135.85, rounded down
 
     async with units() as uow:
-        await handlers.on_finance_payment(payment(clock, deposit.number, "40.76", "p1"), uow)
+        await handlers.on_finance_payment(payment(clock, deposit.number, "40.75", "p1"), uow)
     async with units() as uow:
         await handlers.on_shipment_delivered(delivered(clock), uow)
     _, balance = await invoices(units)
-    assert balance.amount == Decimal("95.09") and balance.due_date.isoformat() == "2027-02-03"
+    assert balance.amount == Decimal("95.10") and balance.due_date.isoformat() == "2027-02-03"
 
     async with units() as uow:
         await handlers.on_finance_payment(payment(clock, balance.number, "50.00", "p2"), uow)
     async with units() as uow:
-        await handlers.on_finance_payment(payment(clock, balance.number, "45.09", "p3"), uow)
+        await handlers.on_finance_payment(payment(clock, balance.number, "45.10", "p3"), uow)
 
     assert await events(units) == [
         "billing.invoice_issued",
@@ -90,7 +90,7 @@ async def test_payment_for_unknown_invoice_or_wrong_currency_is_rejected(
     async with units() as uow:
         await handlers.on_order_accepted(accepted(clock), uow)
     [deposit] = await invoices(units)
-    wrong = payment(clock, deposit.number, "40.76", "p10").model_copy(update={"currency": "EUR"})
+    wrong = payment(clock, deposit.number, "40.75", "p10").model_copy(update={"currency": "EUR"})
     with pytest.raises(Invalid, match="EUR"):
         async with units() as uow:
             await handlers.on_finance_payment(wrong, uow)

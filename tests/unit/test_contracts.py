@@ -90,3 +90,24 @@ def test_production_settings_refuse_local_defaults(monkeypatch: pytest.MonkeyPat
         OrderSettings()
     monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://gendan:s3cret@db.internal/gendan_order")
     assert OrderSettings().env == "production"
+
+
+def test_order_must_fit_money_and_one_kafka_message() -> None:
+    huge_price = {
+        **TERMS,
+        "lines": [{"line_no": 1, "product": "W", "quantity": 10_000_000, "unit_price": "9999999999.99"}],
+    }
+    with pytest.raises(ValidationError, match="order total exceeds"):
+        OrderTerms.model_validate(huge_price)
+    long_lines = [
+        {"line_no": n, "product": "P" * 500, "spec": "S" * 2000, "quantity": 1, "unit_price": "1"}
+        for n in range(1, 200)
+    ]
+    with pytest.raises(ValidationError, match="KiB"):
+        OrderTerms.model_validate({**TERMS, "lines": long_lines})
+
+
+def test_events_tolerate_fields_added_by_newer_producers() -> None:
+    assert ProductionStarted.model_validate({"work_order_id": "WO1", "added_later": 1}) == ProductionStarted(
+        work_order_id="WO1"
+    )

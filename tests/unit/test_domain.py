@@ -25,6 +25,7 @@ def test_order_status_only_moves_forward() -> None:
     assert order.advance("accepted", "production.started") == "in_production"
     assert order.advance("delivered", "production.started") == "delivered"
     assert order.advance("shipping", "unknown.event") == "shipping"
+    assert order.advance("accepted", "billing.invoice_issued") == "accepted"  # a deposit invoice
 
 
 def test_order_closes_once_delivered_and_paid() -> None:
@@ -72,12 +73,43 @@ def test_transport_mode(days: int, country: str, kg: Decimal, mode: str) -> None
     today = date(2027, 1, 1)
     due = date.fromordinal(today.toordinal() + days)
     assert logistics.choose_mode(today=today, due=due, country=country, weight_kg=kg) == mode
-    assert logistics.carrier_for(mode)
+
+
+@pytest.mark.parametrize(
+    ("current", "reported", "forward"),
+    [
+        ("planned", "picked_up", True),
+        ("in_transit", "picked_up", False),
+        ("in_transit", "delivered", True),
+        ("delivered", "in_transit", False),
+        ("in_transit", "exception", True),
+        ("exception", "in_transit", True),
+        ("in_transit", "in_transit", False),
+    ],
+)
+def test_late_carrier_scans_do_not_move_a_shipment_back(current: str, reported: str, forward: bool) -> None:
+    assert logistics.moves_forward(current, reported) is forward
+
+
+def test_order_intake_refuses_a_past_delivery_date() -> None:
+    from shared.contracts import OrderTerms
+    from tests.e2e.flows import order_body
+
+    terms = OrderTerms.model_validate(order_body(1))
+    assert order.intake_problem(terms, today=terms.delivery_date) is None
+    later = date.fromordinal(terms.delivery_date.toordinal() + 1)
+    assert "in the past" in (order.intake_problem(terms, today=later) or "")
 
 
 def test_installments_sum_to_the_total_despite_rounding() -> None:
     amounts = billing.installment_amounts(DEPOSIT, Decimal("100.01"))
     assert [a for _, a in amounts] == [Decimal("30.00"), Decimal("70.01")]
+
+
+def test_rounding_never_makes_an_installment_negative() -> None:
+    quarters = PaymentTerms(installments=[Installment(trigger=InstallmentTrigger.DELIVERY, percent=Decimal(25))] * 4)
+    amounts = [a for _, a in billing.installment_amounts(quarters, Decimal("0.02"))]
+    assert amounts == [Decimal("0.00")] * 3 + [Decimal("0.02")]
 
 
 def test_installments_due_on_a_trigger() -> None:
