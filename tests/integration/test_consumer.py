@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from sqlalchemy import text
 from sqlmodel import func, select
 
 from shared.clock import FixedClock
@@ -112,7 +113,10 @@ async def test_batch_applies_in_one_transaction_or_falls_back_one_by_one(units: 
     at = [Record("mes.events", 0, offset, None) for offset in range(8)]
     async with TestKafkaBroker(h.broker):
         await h.consumer.deliver_batch(sub, [(mes("a"), at[0]), (mes("b"), at[1]), (mes("a"), at[2])])
-        assert h.attempts == {"a": 1, "b": 1}  # one transaction, the duplicate seen by the inbox
+        assert h.attempts == {"a": 1, "b": 1}  # the duplicate seen by the inbox
+        async with units() as uow:
+            transactions = (await uow.session.exec(text("SELECT count(DISTINCT xmin::text) FROM inbox"))).one()
+        assert transactions == (1,)  # both marks written by one transaction
         batch = [(mes("c"), at[3]), (mes("early"), at[4]), (b"junk", at[5]), (mes("d"), at[6])]
         await h.consumer.deliver_batch(sub, batch)
     async with units() as uow:
