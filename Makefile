@@ -35,9 +35,10 @@ servers-down:
 bench: install  ## benchmark: the system against a raw aiokafka + asyncpg baseline
 	$(BIN)/python -m tests.benchmark
 
-lint: install
+lint: install  ## ruff (lint and format) and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format .

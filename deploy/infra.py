@@ -50,7 +50,7 @@ def start_local() -> Servers:
     result = subprocess.run([str(LOCAL / "up.sh")], capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"deploy/local/up.sh failed:\n{result.stdout}\n{result.stderr}")
-    values = dict(m.groups() for m in re.finditer(r"^([A-Z_]+)=(\S+)$", result.stdout, re.MULTILINE))
+    values = {m[1]: m[2] for m in re.finditer(r"^([A-Z_]+)=(\S+)$", result.stdout, re.MULTILINE)}
     return Servers(values["KAFKA_BOOTSTRAP_SERVERS"], values["DATABASE_URL"], "local")
 
 

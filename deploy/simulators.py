@@ -8,8 +8,9 @@ import asyncio
 import logging
 import math
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine, Mapping
 from decimal import Decimal
+from typing import Any
 from uuid import NAMESPACE_URL, uuid5
 
 from faststream import AckPolicy, FastStream
@@ -68,7 +69,7 @@ class Partners:
             message.model_dump_json().encode(), self.settings.topic_prefix + topic, key=key.encode()
         )
 
-    def later(self, steps: Callable[[], Awaitable[None]]) -> None:
+    def later(self, steps: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Answer in the background so one slow partner conversation does not hold up the others."""
         task = asyncio.create_task(steps())
         self.pending.add(task)
@@ -82,7 +83,7 @@ class Partners:
             message = MesEvent(
                 message_id=message_id(wo.work_order_id, step),
                 occurred_at=clock.now(),
-                type=step,  # type: ignore[arg-type]
+                type=step,
                 work_order_id=wo.work_order_id,
                 good_quantity=good,
             )
@@ -97,7 +98,7 @@ class Partners:
             message = WmsEvent(
                 message_id=message_id(event.order_id, step),
                 occurred_at=clock.now(),
-                type=step,  # type: ignore[arg-type]
+                type=step,
                 order_id=event.order_id,
                 quantity=ready.quantity,
                 packages=packages if step == "packed" else 0,
@@ -142,7 +143,7 @@ class Partners:
         for topic, answers in routes.items():
             self._subscribe(topic, answers)
 
-    def _subscribe(self, topic: str, answers: dict[str, Callable[[Envelope], Awaitable[None]]]) -> None:
+    def _subscribe(self, topic: str, answers: Mapping[str, Callable[[Envelope], Coroutine[Any, Any, None]]]) -> None:
         prefix = self.settings.topic_prefix
 
         @self.broker.subscriber(

@@ -8,7 +8,7 @@ the topic's dead-letter topic with the reason. The offset is committed only afte
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -69,7 +69,7 @@ class Subscription:
     description: str = ""
 
 
-def on_events(topic: str, handlers: dict[str, EventHandler]) -> Subscription:
+def on_events(topic: str, handlers: Mapping[str, EventHandler]) -> Subscription:
     """Consume lifecycle events; types without a handler here are someone else's and skipped."""
     unknown = set(handlers) - set(EVENT_TYPES)
     assert not unknown, f"no contract for {unknown}"

@@ -3,6 +3,7 @@
 Contracts change only by adding fields. Field descriptions flow into the AsyncAPI documents.
 """
 
+import builtins
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -74,7 +75,7 @@ class Envelope(Contract):
             data=payload.model_dump(mode="json"),
         )
 
-    def payload(self, model: "type[T]") -> T:
+    def payload(self, model: builtins.type[T]) -> T:
         """The typed payload of this event."""
         return model.model_validate(self.data)
 

@@ -17,12 +17,8 @@ async def purge(sessions: SessionFactory, clock: Clock, *, outbox_keep: timedelt
     """Delete sent outbox rows and inbox marks older than their retention; returns rows deleted."""
     now = clock.now()
     async with transaction(sessions) as session:
-        sent = await session.exec(
-            delete(OutboxMessage).where(col(OutboxMessage.sent_at) < now - outbox_keep)  # type: ignore[call-overload]
-        )
-        seen = await session.exec(
-            delete(InboxMessage).where(col(InboxMessage.processed_at) < now - inbox_keep)  # type: ignore[call-overload]
-        )
+        sent = await session.exec(delete(OutboxMessage).where(col(OutboxMessage.sent_at) < now - outbox_keep))
+        seen = await session.exec(delete(InboxMessage).where(col(InboxMessage.processed_at) < now - inbox_keep))
     return int(sent.rowcount + seen.rowcount)
 
 

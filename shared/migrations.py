@@ -31,6 +31,7 @@ def upgrade(migrations_dir: Path, url: str) -> None:
 def run_env(target_metadata: sa.MetaData) -> None:
     """Body of every service's env.py: online migrations over asyncpg, under an advisory lock."""
     url = context.config.get_main_option("sqlalchemy.url")
+    assert url, "the service sets sqlalchemy.url"
     if context.is_offline_mode():
         context.configure(url=url, target_metadata=target_metadata, literal_binds=True)
         with context.begin_transaction():

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.clock import Clock
@@ -45,6 +46,10 @@ class UnitOfWork:
         self.outbox.append(outbox_row(event, topic=self.topic, clock=self.clock))
         return event
 
+    def emitter(self, *, order_id: str, correlation_id: str | None) -> Callable[[EventData], Envelope]:
+        """`emit` bound to one order and flow, for handlers that raise several events."""
+        return lambda payload: self.emit(payload, order_id=order_id, correlation_id=correlation_id)
+
     def release(self, key: str) -> None:
         """Say that `key` now exists, so messages parked waiting for it are replayed after commit."""
         self.released.append(key)
@@ -55,7 +60,7 @@ class UnitOfWork:
             insert(InboxMessage)
             .values(consumer=consumer, message_id=message_id, processed_at=self.clock.now())
             .on_conflict_do_nothing()
-            .returning(InboxMessage.message_id)
+            .returning(col(InboxMessage.message_id))
         )
         return (await self.session.exec(stmt)).first() is not None
 

@@ -108,15 +108,15 @@ async def on_finance_payment(message: FinancePayment, uow: UnitOfWork) -> None:
     )
     invoice.paid_amount += message.amount
     invoice.status = "paid" if invoice.paid_amount >= invoice.amount else "partly_paid"
-    emit = {"order_id": invoice.order_id, "correlation_id": account.correlation_id}
+    emit = uow.emitter(order_id=invoice.order_id, correlation_id=account.correlation_id)
     received = PaymentReceived(
         payment_id=message.message_id, invoice_number=invoice.number, amount=message.amount, match=matched
     )
-    uow.emit(received, **emit)
+    emit(received)
     invoices = await _invoices(invoice.order_id, uow)
     terms = PaymentTerms.model_validate(account.terms)
     if account.settled_at is None and domain.settled(terms, ((i.amount, i.paid_amount) for i in invoices)):
         account.settled_at = uow.clock.now()
         total = sum((i.amount for i in invoices), Decimal(0))
         paid = sum((i.paid_amount for i in invoices), Decimal(0))
-        uow.emit(OrderSettled(invoiced_total=total, paid_total=paid), **emit)
+        emit(OrderSettled(invoiced_total=total, paid_total=paid))

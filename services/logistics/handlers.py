@@ -66,7 +66,7 @@ async def on_wms_event(message: WmsEvent, uow: UnitOfWork) -> None:
         shipment_id=shipment.id,
         tracking_number=shipment.tracking_number,
         carrier=shipment.carrier,
-        mode=mode,  # type: ignore[arg-type]
+        mode=mode,
         packages=shipment.packages,
         weight_kg=shipment.weight_kg,
     )
@@ -85,13 +85,13 @@ async def on_carrier_tracking(message: CarrierTracking, uow: UnitOfWork) -> None
     if not domain.moves_forward(shipment.status, message.status):
         return
     consignment = await uow.session.get(Consignment, shipment.order_id)
-    emit = {"order_id": shipment.order_id, "correlation_id": consignment.correlation_id if consignment else None}
+    emit = uow.emitter(order_id=shipment.order_id, correlation_id=consignment.correlation_id if consignment else None)
     shipment.status = message.status
     if message.status != CarrierStatus.DELIVERED:
-        uow.emit(ShipmentTracked(shipment_id=shipment.id, status=message.status, location=message.location), **emit)
+        emit(ShipmentTracked(shipment_id=shipment.id, status=message.status, location=message.location))
         return
     shipment.delivered_at = message.occurred_at
     shipment.received_quantity = message.received_quantity
     received = message.received_quantity if message.received_quantity is not None else 0
     delivered = ShipmentDelivered(shipment_id=shipment.id, delivered_at=message.occurred_at, received_quantity=received)
-    uow.emit(delivered, **emit)
+    emit(delivered)

@@ -65,22 +65,21 @@ async def on_mes_event(message: MesEvent, uow: UnitOfWork) -> None:
     status = domain.next_status(work_order.status, message.type)
     if status is None:
         return
-    emit = {"order_id": work_order.order_id, "correlation_id": work_order.correlation_id}
+    emit = uow.emitter(order_id=work_order.order_id, correlation_id=work_order.correlation_id)
     work_order.status = status
     if status == "started":
         work_order.started_at = message.occurred_at
-        uow.emit(ProductionStarted(work_order_id=work_order.id), **emit)
+        emit(ProductionStarted(work_order_id=work_order.id))
         return
     work_order.completed_at = message.occurred_at
     work_order.good_quantity, work_order.scrap_quantity = message.good_quantity, message.scrap_quantity
-    uow.emit(
+    emit(
         ProductionCompleted(
             work_order_id=work_order.id, good_quantity=message.good_quantity, scrap_quantity=message.scrap_quantity
-        ),
-        **emit,
+        )
     )
     if domain.order_ready(w.status for w in siblings):
         ready = ProductionOrderReady(
             work_order_ids=[w.id for w in siblings], quantity=sum(w.good_quantity for w in siblings)
         )
-        uow.emit(ready, **emit)
+        emit(ready)
