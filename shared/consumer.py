@@ -10,7 +10,7 @@ import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from faststream import AckPolicy
@@ -342,17 +342,26 @@ class Consumer:
                 await self.dead_letter(row.body, record, f"parked too long: {row.reason} (waited for {row.waits_for})")
                 await self._unpark(row.id)
 
-    async def sweep(self, every: float = 2.0) -> None:
-        """Periodically retry every parked message (covers a release racing a park)."""
+    async def sweep(self, every: float = 2.0, recent: timedelta = timedelta(minutes=1), all_every: int = 150) -> None:
+        """Retry parked messages: recent ones every `every` seconds (a release may have raced their
+        parking), all of them every `all_every` rounds (and dead-letter those parked too long)."""
+        rounds = 0
         while True:
             await asyncio.sleep(every)
+            rounds += 1
+            since = None if rounds % all_every == 0 else self.units.clock.now() - recent
             try:
-                async with self.units() as uow:
-                    keys = (await uow.session.exec(select(ParkedMessage.waits_for).distinct())).all()
-                for key in keys:
+                for key in await self._parked_keys(since):
                     await self.replay(key)
             except Exception:
                 log.exception("parked-message sweep failed; will retry")
+
+    async def _parked_keys(self, since: datetime | None) -> list[str]:
+        query = select(ParkedMessage.waits_for).distinct()
+        if since is not None:
+            query = query.where(col(ParkedMessage.parked_at) >= since)
+        async with self.units() as uow:
+            return list((await uow.session.exec(query)).all())
 
     async def dead_letter(self, body: bytes, record: Record, reason: str) -> None:
         """Publish to `<topic>.dlq` with the reason and origin in headers; retried until Kafka takes it."""

@@ -1,5 +1,7 @@
 """The consumer plumbing on a real database, with FastStream's in-memory broker in place of Kafka."""
 
+import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -86,6 +88,19 @@ async def test_early_message_is_parked_then_replayed_when_released(units: UnitOf
         await broker.publish(mes("wo2-done", "WO2", "completed"), "mes.events")
     assert h.applied == ["wo2-done", "early"]
     assert await parked(units) == 0
+
+
+async def test_sweep_replays_a_message_whose_release_was_missed(units: UnitOfWorkFactory) -> None:
+    h = Harness(units)
+    ready = False
+    h.behaviour = lambda message, attempt: _wait_if(not ready)
+    async with TestKafkaBroker(h.broker) as broker:
+        await broker.publish(mes("raced"), "mes.events")
+        assert await parked(units) == 1
+        ready = True  # what it waited for appeared, but no handler released the key
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(h.consumer.sweep(every=0.01), timeout=0.5)
+    assert h.applied == ["raced"] and await parked(units) == 0
 
 
 async def test_message_parked_too_long_is_dead_lettered(units: UnitOfWorkFactory, clock: FixedClock) -> None:
