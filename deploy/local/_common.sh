@@ -45,6 +45,14 @@ take_lock() {
     flock -w 120 9 || die "another invocation is busy (lock $1); gave up after 120s"
 }
 
+# `log_tail FILE N`: the last N lines of a server's log on stderr, after a failed start.
+log_tail() {
+    [[ -f "$1" ]] || return 0
+    echo "----- last $2 lines of $1 -----" >&2
+    tail -n "$2" "$1" >&2 || true
+    echo "-----" >&2
+}
+
 # The tail of kafka.sh and postgres.sh: `show_log FILE [-f]` and `dispatch "$@"` over the
 # script's cmd_start, cmd_stop, cmd_status and cmd_logs.
 show_log() {

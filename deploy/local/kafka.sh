@@ -150,12 +150,7 @@ format_storage() {
     echo "$cluster_id" >"${KAFKA_HOME}/cluster.id"
 }
 
-print_log_tail() {
-    [[ -f "$KAFKA_LOG" ]] || return 0
-    echo "----- last 40 lines of ${KAFKA_LOG} -----" >&2
-    tail -n 40 "$KAFKA_LOG" >&2 || true
-    echo "-----" >&2
-}
+print_log_tail() { log_tail "$KAFKA_LOG" 40; }
 
 # ---------------------------------------------------------------- commands ---
 

@@ -147,12 +147,7 @@ create_databases() {
     fi
 }
 
-print_log_tail() {
-    [[ -f "$PG_LOG" ]] || return 0
-    echo "----- last 30 lines of ${PG_LOG} -----" >&2
-    tail -n 30 "$PG_LOG" >&2 || true
-    echo "-----" >&2
-}
+print_log_tail() { log_tail "$PG_LOG" 30; }
 
 # ---------------------------------------------------------------- commands ---
 
