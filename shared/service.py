@@ -21,12 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared import housekeeping, migrations
 from shared.broker import ensure_topics, make_broker
 from shared.clock import Clock, SystemClock
-from shared.consumer import Consumer, Subscription
+from shared.consumer import Consumer
 from shared.contracts import Envelope
 from shared.db import SessionFactory, is_transient, make_engine, make_session_factory
 from shared.logs import setup_logging
 from shared.outbox import OutboxRelay
 from shared.settings import ServiceSettings
+from shared.subscriptions import Subscription
 from shared.topics import physical
 from shared.unit_of_work import UnitOfWorkFactory
 

@@ -7,7 +7,6 @@ from sqlmodel import col, select
 
 from services.billing import domain
 from services.billing.models import Account, Invoice, Payment
-from shared.consumer import Invalid, NotYet
 from shared.contracts import (
     Envelope,
     FinancePayment,
@@ -18,6 +17,7 @@ from shared.contracts import (
     PaymentReceived,
     PaymentTerms,
 )
+from shared.subscriptions import Invalid, NotYet
 from shared.unit_of_work import UnitOfWork
 
 

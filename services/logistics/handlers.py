@@ -6,7 +6,6 @@ from sqlmodel import select
 
 from services.logistics import domain
 from services.logistics.models import Consignment, Shipment
-from shared.consumer import Invalid, NotYet
 from shared.contracts import (
     CarrierStatus,
     CarrierTracking,
@@ -17,6 +16,7 @@ from shared.contracts import (
     ShipmentTracked,
     WmsEvent,
 )
+from shared.subscriptions import Invalid, NotYet
 from shared.unit_of_work import UnitOfWork
 
 

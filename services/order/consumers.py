@@ -2,8 +2,8 @@
 
 from services.order import handlers
 from shared import topics
-from shared.consumer import Subscription, on_events, on_partner
 from shared.contracts import EVENT_TYPES, ErpOrder
+from shared.subscriptions import Subscription, on_events, on_partner
 
 FOREIGN_EVENTS = {t: handlers.on_lifecycle_event for t in EVENT_TYPES if not t.startswith("order.")}
 

@@ -6,8 +6,8 @@ from sqlmodel import select
 
 from services.order import domain
 from services.order.models import Order, TimelineEntry
-from shared.consumer import Invalid, NotYet
 from shared.contracts import Envelope, ErpOrder, OrderAccepted, OrderClosed, OrderTerms
+from shared.subscriptions import Invalid, NotYet
 from shared.unit_of_work import UnitOfWork
 
 

@@ -2,8 +2,8 @@
 
 from services.production import handlers
 from shared import topics
-from shared.consumer import Subscription, on_events, on_partner
 from shared.contracts import MesEvent
+from shared.subscriptions import Subscription, on_events, on_partner
 
 SUBSCRIPTIONS: list[Subscription] = [
     on_events(topics.ORDER_EVENTS, {"order.accepted": handlers.on_order_accepted}),

@@ -6,7 +6,6 @@ from sqlmodel import col, select
 
 from services.production import domain
 from services.production.models import WorkOrder
-from shared.consumer import NotYet
 from shared.contracts import (
     Envelope,
     MesEvent,
@@ -16,6 +15,7 @@ from shared.contracts import (
     ProductionOrderReady,
     ProductionStarted,
 )
+from shared.subscriptions import NotYet
 from shared.unit_of_work import UnitOfWork
 
 

@@ -8,9 +8,9 @@ from sqlmodel import select
 from services.billing import handlers
 from services.billing.models import Invoice
 from shared.clock import FixedClock
-from shared.consumer import Invalid, NotYet
 from shared.contracts import Envelope, FinancePayment, OrderAccepted, OrderTerms, ShipmentDelivered
 from shared.db import OutboxMessage
+from shared.subscriptions import Invalid, NotYet
 from shared.unit_of_work import UnitOfWorkFactory
 from tests.e2e.flows import DEPOSIT_30_70, order_body
 

@@ -11,9 +11,10 @@ from sqlalchemy import text
 from sqlmodel import func, select
 
 from shared.clock import FixedClock
-from shared.consumer import Consumer, Invalid, NotYet, Record, on_partner
+from shared.consumer import Consumer, Record
 from shared.contracts import MesEvent
 from shared.db import InboxMessage, ParkedMessage
+from shared.subscriptions import Invalid, NotYet, on_partner
 from shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 pytestmark = pytest.mark.integration

@@ -6,9 +6,9 @@ from sqlmodel import select
 from services.logistics import handlers
 from services.logistics.models import Shipment
 from shared.clock import FixedClock
-from shared.consumer import Invalid, NotYet
 from shared.contracts import CarrierTracking, Envelope, OrderAccepted, OrderTerms, WmsEvent
 from shared.db import OutboxMessage
+from shared.subscriptions import Invalid, NotYet
 from shared.unit_of_work import UnitOfWorkFactory
 from tests.e2e.flows import order_body
 
