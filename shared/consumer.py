@@ -21,8 +21,9 @@ from sqlalchemy import delete
 from sqlmodel import col, select
 
 from shared.db import ParkedMessage, is_transient
+from shared.errors import Invalid, NotYet
 from shared.logs import correlation_id
-from shared.subscriptions import Invalid, NotYet, Parsed, Subscription
+from shared.subscriptions import Parsed, Subscription
 from shared.topics import dlq, physical
 from shared.unit_of_work import UnitOfWorkFactory
 

@@ -7,21 +7,6 @@ from typing import Any
 from shared.contracts import EVENT_TYPES, Envelope, PartnerMessage
 from shared.unit_of_work import UnitOfWork
 
-
-class NotYet(Exception):
-    """The message depends on `key`, which this service has not seen yet: park it, don't fail."""
-
-    def __init__(self, key: str, reason: str) -> None:
-        super().__init__(reason)
-        self.key = key
-
-
-class Invalid(ValueError):
-    """The message is well-formed but cannot be applied, e.g. a carrier reporting another's shipment.
-
-    Dead-lettered at once with the reason; retrying would not change the answer."""
-
-
 EventHandler = Callable[[Envelope, UnitOfWork], Awaitable[None]]
 PartnerHandler = Callable[[Any, UnitOfWork], Awaitable[None]]
 

@@ -3,16 +3,19 @@
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import col
+from sqlmodel import SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.clock import Clock
 from shared.contracts import Envelope, EventData
 from shared.db import InboxMessage, OutboxMessage, SessionFactory, transaction
+from shared.errors import NotYet
 from shared.outbox import outbox_row
+
+M = TypeVar("M", bound=SQLModel)
 
 
 @dataclass
@@ -49,6 +52,13 @@ class UnitOfWork:
     def emitter(self, *, order_id: str, correlation_id: str | None) -> Callable[[EventData], Envelope]:
         """`emit` bound to one order and flow, for handlers that raise several events."""
         return lambda payload: self.emit(payload, order_id=order_id, correlation_id=correlation_id)
+
+    async def require(self, model: type[M], key: str, *, why: str, lock: bool = False) -> M:
+        """The row with primary key `key`; if it is not there yet, the message waits for it (NotYet)."""
+        row = await self.session.get(model, key, with_for_update=lock)
+        if row is None:
+            raise NotYet(key, why)
+        return row
 
     def release(self, key: str) -> None:
         """Say that `key` now exists, so messages parked waiting for it are replayed after commit."""

@@ -17,7 +17,7 @@ from shared.contracts import (
     PaymentReceived,
     PaymentTerms,
 )
-from shared.subscriptions import Invalid, NotYet
+from shared.errors import Invalid
 from shared.unit_of_work import UnitOfWork
 
 
@@ -59,10 +59,7 @@ async def _invoices(order_id: str, uow: UnitOfWork) -> list[Invoice]:
 
 
 async def _account(order_id: str, uow: UnitOfWork) -> Account:
-    account = await uow.session.get(Account, order_id, with_for_update=True)
-    if account is None:
-        raise NotYet(order_id, "billing has not seen this order accepted yet")
-    return account
+    return await uow.require(Account, order_id, why="billing has not seen this order accepted yet", lock=True)
 
 
 async def on_order_accepted(event: Envelope, uow: UnitOfWork) -> None:

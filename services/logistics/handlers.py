@@ -16,7 +16,7 @@ from shared.contracts import (
     ShipmentTracked,
     WmsEvent,
 )
-from shared.subscriptions import Invalid, NotYet
+from shared.errors import Invalid, NotYet
 from shared.unit_of_work import UnitOfWork
 
 
@@ -39,9 +39,8 @@ async def on_wms_event(message: WmsEvent, uow: UnitOfWork) -> None:
     """Packed goods get a shipment with a mode and carrier; other stock movements change nothing yet."""
     if message.type != "packed":
         return
-    consignment = await uow.session.get(Consignment, message.order_id)
-    if consignment is None:
-        raise NotYet(message.order_id, "goods packed for an order logistics has not seen accepted")
+    why = "goods packed for an order logistics has not seen accepted"
+    consignment = await uow.require(Consignment, message.order_id, why=why)
     if (await uow.session.exec(select(Shipment).where(Shipment.order_id == message.order_id))).first():
         return
     mode = domain.choose_mode(

@@ -7,7 +7,7 @@ from sqlmodel import select
 from services.order import domain
 from services.order.models import Order, TimelineEntry
 from shared.contracts import Envelope, ErpOrder, OrderAccepted, OrderClosed, OrderTerms
-from shared.subscriptions import Invalid, NotYet
+from shared.errors import Invalid
 from shared.unit_of_work import UnitOfWork
 
 
@@ -68,9 +68,7 @@ async def on_erp_order(message: ErpOrder, uow: UnitOfWork) -> None:
 
 async def on_lifecycle_event(event: Envelope, uow: UnitOfWork) -> None:
     """Any service's event: add it to the timeline, move the status, close when delivered and paid."""
-    order = await uow.session.get(Order, event.order_id, with_for_update=True)
-    if order is None:
-        raise NotYet(event.order_id, f"{event.type} for an order not taken in yet")
+    order = await uow.require(Order, event.order_id, why=f"{event.type} for an order not taken in yet", lock=True)
     _record(uow, event)
     order.status = domain.advance(order.status, event.type)
     order.updated_at = uow.clock.now()

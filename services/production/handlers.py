@@ -15,7 +15,6 @@ from shared.contracts import (
     ProductionOrderReady,
     ProductionStarted,
 )
-from shared.subscriptions import NotYet
 from shared.unit_of_work import UnitOfWork
 
 
@@ -50,9 +49,7 @@ async def on_order_accepted(event: Envelope, uow: UnitOfWork) -> None:
 
 async def on_mes_event(message: MesEvent, uow: UnitOfWork) -> None:
     """MES progress on a work order; the last completed work order makes the order ready."""
-    found = await uow.session.get(WorkOrder, message.work_order_id)
-    if found is None:
-        raise NotYet(message.work_order_id, f"MES {message.type} for unknown work order")
+    found = await uow.require(WorkOrder, message.work_order_id, why=f"MES {message.type} for unknown work order")
     siblings_query = (
         select(WorkOrder)
         .where(WorkOrder.order_id == found.order_id)

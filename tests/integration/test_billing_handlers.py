@@ -10,7 +10,7 @@ from services.billing.models import Invoice
 from shared.clock import FixedClock
 from shared.contracts import Envelope, FinancePayment, OrderAccepted, OrderTerms, ShipmentDelivered
 from shared.db import OutboxMessage
-from shared.subscriptions import Invalid, NotYet
+from shared.errors import Invalid, NotYet
 from shared.unit_of_work import UnitOfWorkFactory
 from tests.e2e.flows import DEPOSIT_30_70, order_body
 

@@ -14,7 +14,8 @@ from shared.clock import FixedClock
 from shared.consumer import Consumer, Record
 from shared.contracts import MesEvent
 from shared.db import InboxMessage, ParkedMessage
-from shared.subscriptions import Invalid, NotYet, on_partner
+from shared.errors import Invalid, NotYet
+from shared.subscriptions import on_partner
 from shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 pytestmark = pytest.mark.integration

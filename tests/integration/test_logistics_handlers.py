@@ -8,7 +8,7 @@ from services.logistics.models import Shipment
 from shared.clock import FixedClock
 from shared.contracts import CarrierTracking, Envelope, OrderAccepted, OrderTerms, WmsEvent
 from shared.db import OutboxMessage
-from shared.subscriptions import Invalid, NotYet
+from shared.errors import Invalid, NotYet
 from shared.unit_of_work import UnitOfWorkFactory
 from tests.e2e.flows import order_body
 

@@ -8,7 +8,7 @@ from services.order.models import Order, TimelineEntry
 from shared.clock import FixedClock
 from shared.contracts import Envelope, OrderSettled, OrderTerms, ShipmentDelivered
 from shared.db import OutboxMessage
-from shared.subscriptions import NotYet
+from shared.errors import NotYet
 from shared.unit_of_work import UnitOfWorkFactory
 from tests.e2e.flows import order_body
 

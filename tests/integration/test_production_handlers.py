@@ -10,7 +10,7 @@ from services.production.models import WorkOrder
 from shared.clock import FixedClock
 from shared.contracts import Envelope, MesEvent, OrderAccepted, OrderTerms
 from shared.db import OutboxMessage
-from shared.subscriptions import NotYet
+from shared.errors import NotYet
 from shared.unit_of_work import UnitOfWorkFactory
 from tests.e2e.flows import order_body
 
