@@ -29,6 +29,13 @@ def match(outstanding: Decimal, amount: Decimal) -> str:
     return "partial" if amount < outstanding else "over"
 
 
+def invoice_status(amount: Decimal, paid: Decimal) -> str:
+    """Where an invoice stands after payments."""
+    if paid >= amount:
+        return "paid"
+    return "partly_paid" if paid > 0 else "open"
+
+
 def settled(terms: PaymentTerms, invoice_states: Iterable[tuple[Decimal, Decimal]]) -> bool:
     """Every installment is invoiced and each invoice is paid in full: (amount, paid) pairs."""
     states = list(invoice_states)

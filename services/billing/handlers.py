@@ -84,36 +84,41 @@ async def on_shipment_delivered(event: Envelope, uow: UnitOfWork) -> None:
 
 async def on_finance_payment(message: FinancePayment, uow: UnitOfWork) -> None:
     """Match a payment to its invoice; the last one paying the order in full settles it."""
-    invoice = (await uow.session.exec(select(Invoice).where(Invoice.number == message.invoice_number))).first()
-    if invoice is None:
-        raise Invalid(f"payment {message.message_id} names unknown invoice {message.invoice_number}")
-    if message.currency != invoice.currency:
-        raise Invalid(f"payment in {message.currency} for invoice in {invoice.currency}")
+    invoice = await _invoice_paid_by(message, uow)
     account = await _account(invoice.order_id, uow)
-    await uow.session.refresh(invoice)
-    matched = domain.match(invoice.amount - invoice.paid_amount, message.amount)
-    uow.session.add(
-        Payment(
-            id=message.message_id,
-            invoice_number=invoice.number,
-            order_id=invoice.order_id,
-            amount=message.amount,
-            currency=message.currency,
-            match=matched,
-            received_at=message.occurred_at,
-        )
-    )
-    invoice.paid_amount += message.amount
-    invoice.status = "paid" if invoice.paid_amount >= invoice.amount else "partly_paid"
+    await uow.session.refresh(invoice)  # read again under the account's lock
     emit = uow.emitter(order_id=invoice.order_id, correlation_id=account.correlation_id)
-    received = PaymentReceived(
-        payment_id=message.message_id, invoice_number=invoice.number, amount=message.amount, match=matched
-    )
-    emit(received)
+    emit(_apply(message, invoice, uow))
     invoices = await _invoices(invoice.order_id, uow)
     terms = PaymentTerms.model_validate(account.terms)
     if account.settled_at is None and domain.settled(terms, ((i.amount, i.paid_amount) for i in invoices)):
         account.settled_at = uow.clock.now()
         total = sum((i.amount for i in invoices), Decimal(0))
-        paid = sum((i.paid_amount for i in invoices), Decimal(0))
-        emit(OrderSettled(invoiced_total=total, paid_total=paid))
+        emit(OrderSettled(invoiced_total=total, paid_total=sum((i.paid_amount for i in invoices), Decimal(0))))
+
+
+async def _invoice_paid_by(message: FinancePayment, uow: UnitOfWork) -> Invoice:
+    invoice = (await uow.session.exec(select(Invoice).where(Invoice.number == message.invoice_number))).first()
+    if invoice is None:
+        raise Invalid(f"payment {message.message_id} names unknown invoice {message.invoice_number}")
+    if message.currency != invoice.currency:
+        raise Invalid(f"payment in {message.currency} for invoice in {invoice.currency}")
+    return invoice
+
+
+def _apply(message: FinancePayment, invoice: Invoice, uow: UnitOfWork) -> PaymentReceived:
+    """Record the payment against the invoice; returns the event saying how it matched."""
+    matched = domain.match(invoice.amount - invoice.paid_amount, message.amount)
+    payment = Payment(
+        id=message.message_id,
+        invoice_number=invoice.number,
+        order_id=invoice.order_id,
+        amount=message.amount,
+        currency=message.currency,
+        match=matched,
+        received_at=message.occurred_at,
+    )
+    uow.session.add(payment)
+    invoice.paid_amount += message.amount
+    invoice.status = domain.invoice_status(invoice.amount, invoice.paid_amount)
+    return PaymentReceived(payment_id=payment.id, invoice_number=invoice.number, amount=payment.amount, match=matched)

@@ -124,6 +124,12 @@ def test_payment_match(owed: str, paid: str, match: str) -> None:
     assert billing.match(Decimal(owed), Decimal(paid)) == match
 
 
+def test_invoice_status_follows_payments() -> None:
+    assert billing.invoice_status(Decimal(10), Decimal(0)) == "open"
+    assert billing.invoice_status(Decimal(10), Decimal(4)) == "partly_paid"
+    assert billing.invoice_status(Decimal(10), Decimal(11)) == "paid"
+
+
 def test_settled_needs_every_installment_invoiced_and_paid() -> None:
     paid = (Decimal(30), Decimal(30))
     assert not billing.settled(DEPOSIT, [paid])
