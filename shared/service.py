@@ -84,6 +84,11 @@ async def check_health(runtime: RuntimeDep) -> dict[str, str]:
 @health.get("/asyncapi.json")
 async def asyncapi(runtime: RuntimeDep) -> dict[str, Any]:
     """The AsyncAPI document of this service's topics."""
+    return asyncapi_document(runtime)
+
+
+def asyncapi_document(runtime: Runtime) -> dict[str, Any]:
+    """What the service reads and writes on Kafka, as AsyncAPI 3."""
     name = runtime.settings.service_name
     spec = AsyncAPI(runtime.broker, title=f"Gendan {name} service", version="0.1.0")
     document: dict[str, Any] = json.loads(spec.to_specification().to_json())
