@@ -1,11 +1,12 @@
 """The unit of work: one transaction holding a state change, the events it causes and the inbox mark."""
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm.interfaces import ORMOption
 from sqlmodel import SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -53,9 +54,11 @@ class UnitOfWork:
         """`emit` bound to one order and flow, for handlers that raise several events."""
         return lambda payload: self.emit(payload, order_id=order_id, correlation_id=correlation_id)
 
-    async def require(self, model: type[M], key: str, *, why: str, lock: bool = False) -> M:
+    async def require(
+        self, model: type[M], key: str, *, why: str, lock: bool = False, options: Sequence[ORMOption] = ()
+    ) -> M:
         """The row with primary key `key`; if it is not there yet, the message waits for it (NotYet)."""
-        row = await self.session.get(model, key, with_for_update=lock)
+        row = await self.session.get(model, key, with_for_update=lock, options=options)
         if row is None:
             raise NotYet(key, why)
         return row

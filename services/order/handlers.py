@@ -2,6 +2,7 @@
 
 from uuid import uuid4
 
+from sqlalchemy.orm import defer
 from sqlmodel import select
 
 from services.order import domain
@@ -68,7 +69,9 @@ async def on_erp_order(message: ErpOrder, uow: UnitOfWork) -> None:
 
 async def on_lifecycle_event(event: Envelope, uow: UnitOfWork) -> None:
     """Any service's event: add it to the timeline, move the status, close when delivered and paid."""
-    order = await uow.require(Order, event.order_id, why=f"{event.type} for an order not taken in yet", lock=True)
+    why = f"{event.type} for an order not taken in yet"
+    terms_unread = defer(Order.terms)  # type: ignore[arg-type]  # the order's terms are not needed here
+    order = await uow.require(Order, event.order_id, why=why, lock=True, options=[terms_unread])
     _record(uow, event)
     order.status = domain.advance(order.status, event.type)
     order.updated_at = uow.clock.now()
