@@ -42,3 +42,16 @@ async def ensure_topics(bootstrap: str, *, prefix: str = "", partitions: int = 6
                 await admin.create_topics(missing)
     finally:
         await admin.close()
+
+
+async def delete_topics(bootstrap: str, prefix: str) -> None:
+    """Remove every topic whose name starts with `prefix` (a test or benchmark run's own)."""
+    if not prefix:
+        raise ValueError("refusing to delete every topic")
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        if names := [t for t in await admin.list_topics() if t.startswith(prefix)]:
+            await admin.delete_topics(names)
+    finally:
+        await admin.close()

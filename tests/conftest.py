@@ -11,6 +11,7 @@ import pytest
 
 from deploy.infra import Servers, servers
 from deploy.system import System
+from shared.broker import delete_topics
 
 
 @pytest.fixture(scope="session")
@@ -54,3 +55,4 @@ async def system(
     finally:
         sys_.stop()
         await sys_.drop_databases()
+        await delete_topics(infra.kafka, sys_.topic_prefix)

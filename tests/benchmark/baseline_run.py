@@ -10,8 +10,9 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from deploy.demo import sample_order
 from deploy.infra import ROOT, Servers
+from shared.broker import delete_topics
 from tests.benchmark import raw
-from tests.benchmark.measure import Options, Result, Target, delete_topics, measure, plain_dsn
+from tests.benchmark.measure import Options, Result, Target, measure, plain_dsn
 
 PARTITIONS = 6  # as the system's topics (GENDAN_TOPIC_PARTITIONS)
 

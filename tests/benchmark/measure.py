@@ -149,18 +149,6 @@ async def produced_settled(bootstrap: str, prefix: str, quiet: float = 1.0, time
     return last
 
 
-async def delete_topics(bootstrap: str, prefix: str) -> None:
-    """Remove the run's topics, so repeated runs leave the broker as it was."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        names = [t for t in await admin.list_topics() if t.startswith(prefix)]
-        if names:
-            await admin.delete_topics(names)
-    finally:
-        await admin.close()
-
-
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU time of one process, all threads, in seconds (0 when it is gone)."""
     try:

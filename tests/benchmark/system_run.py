@@ -7,7 +7,8 @@ import httpx
 from deploy.demo import sample_order
 from deploy.infra import ROOT, Servers
 from deploy.system import System
-from tests.benchmark.measure import Options, Result, Target, delete_topics, measure, plain_dsn
+from shared.broker import delete_topics
+from tests.benchmark.measure import Options, Result, Target, measure, plain_dsn
 
 NO_DELAY = {"SIM_DELAY_SECONDS": "0", "SIM_JITTER_SECONDS": "0"}
 
