@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import signal
 import time
 from datetime import date, timedelta
 
@@ -52,6 +53,9 @@ async def follow(system: System, ref: str, timeout: float = 120) -> dict[str, ob
 
 
 async def main(keep_running: bool) -> None:
+    stop = asyncio.current_task()
+    assert stop is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.cancel)  # stop the services too
     with servers() as found:
         print(f"Kafka {found.kafka}, PostgreSQL {found.postgres} ({found.how})")
         system = System(found.kafka, found.postgres, default_ports=True)
@@ -72,5 +76,5 @@ async def main(keep_running: bool) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--keep-running", action="store_true", help="leave the system up after the order closes")
-    with contextlib.suppress(KeyboardInterrupt):
+    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
         asyncio.run(main(parser.parse_args().keep_running))
