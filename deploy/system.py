@@ -15,6 +15,8 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
+from shared.db import asyncpg_dsn
+
 SERVICES = ("order", "production", "logistics", "billing")
 DEFAULT_PORTS = {"order": 8001, "production": 8002, "logistics": 8003, "billing": 8004}
 
@@ -49,7 +51,7 @@ class System:
 
     async def create_databases(self) -> None:
         """Create each service's database when missing."""
-        conn = await asyncpg.connect(make_url(self.postgres).set(drivername="postgresql").render_as_string(False))
+        conn = await asyncpg.connect(asyncpg_dsn(self.postgres))
         try:
             for service in SERVICES:
                 name = f"{self.db_prefix}{service}"
@@ -59,7 +61,7 @@ class System:
             await conn.close()
 
     async def drop_databases(self) -> None:
-        conn = await asyncpg.connect(make_url(self.postgres).set(drivername="postgresql").render_as_string(False))
+        conn = await asyncpg.connect(asyncpg_dsn(self.postgres))
         try:
             for service in SERVICES:
                 await conn.execute(f'DROP DATABASE IF EXISTS "{self.db_prefix}{service}" WITH (FORCE)')

@@ -25,7 +25,7 @@ from shared.errors import Invalid, NotYet
 from shared.logs import correlation_id
 from shared.subscriptions import Parsed, Subscription
 from shared.topics import dlq, physical
-from shared.unit_of_work import UnitOfWorkFactory
+from shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger("gendan.consumer")
 
@@ -176,9 +176,7 @@ class Consumer:
         """Apply several messages in one transaction (the fast path under load)."""
         async with self.units() as uow:
             for parsed, record in batch:
-                if await uow.claim(self.group(record.topic), parsed.message_id):
-                    assert parsed.handler is not None
-                    await parsed.handler(parsed.message, uow)
+                await self._handle_once(parsed, record, uow)
         return uow.released
 
     async def _apply_with_retry(self, parsed: Parsed, body: bytes, record: Record, parked_id: int | None) -> bool:
@@ -204,7 +202,7 @@ class Consumer:
                         await self._unpark(parked_id)
                         return True
                 log.warning("retrying %s@%s/%s: %s", record.topic, record.partition, record.offset, _reason(error))
-                await asyncio.sleep(min(self.backoff * 2 ** min(attempt, 16), self.backoff_max))
+                await self._pause(attempt)
         for key in released:
             await self.replay(key)
         return True
@@ -213,11 +211,18 @@ class Consumer:
         async with self.units() as uow:
             if parked_id is not None:
                 await uow.session.exec(delete(ParkedMessage).where(col(ParkedMessage.id) == parked_id))
-            if not await uow.claim(self.group(record.topic), parsed.message_id):
-                return []
+            await self._handle_once(parsed, record, uow)
+        return uow.released
+
+    async def _handle_once(self, parsed: Parsed, record: Record, uow: UnitOfWork) -> None:
+        """Run the handler unless this consumer's inbox shows the message was applied before."""
+        if await uow.claim(self.group(record.topic), parsed.message_id):
             assert parsed.handler is not None
             await parsed.handler(parsed.message, uow)
-        return uow.released
+
+    async def _pause(self, attempt: int) -> None:
+        """Exponential backoff, capped."""
+        await asyncio.sleep(min(self.backoff * 2 ** min(attempt, 16), self.backoff_max))
 
     async def _park(self, body: bytes, record: Record, wait: NotYet) -> None:
         await self._until_done(lambda: self._store_parked(body, record, wait))
@@ -258,7 +263,7 @@ class Consumer:
                     raise
                 attempt += 1
                 log.warning("waiting for the database: %s", _reason(error))
-                await asyncio.sleep(min(self.backoff * 2 ** min(attempt, 16), self.backoff_max))
+                await self._pause(attempt)
 
     async def replay(self, key: str) -> None:
         """Retry the messages parked waiting for `key`, oldest first; a failure is left to the sweep."""
@@ -317,7 +322,7 @@ class Consumer:
         }
         if len(body) > MAX_DEAD_LETTER_BYTES:  # the original fit the broker; with our headers it might not
             body, headers["x-dlq-body-truncated"] = body[:MAX_DEAD_LETTER_BYTES], str(len(body))
-        delay = self.backoff
+        attempt = 0
         while True:
             try:
                 await self.broker.publish(
@@ -330,5 +335,5 @@ class Consumer:
                 return
             except Exception:
                 log.exception("dead-letter publish failed; retrying")
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.backoff_max)
+                await self._pause(attempt)
+                attempt += 1

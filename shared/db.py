@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Identity, LargeBinary, Numeric, Text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import Field, SQLModel
@@ -101,3 +102,8 @@ def is_transient(error: BaseException) -> bool:
             return True
         return isinstance(error, OperationalError | InterfaceError)
     return isinstance(error, OSError | TimeoutError | ConnectionError)
+
+
+def asyncpg_dsn(url: str) -> str:
+    """The plain asyncpg DSN of a SQLAlchemy asyncpg URL (for direct asyncpg connections)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)

@@ -15,8 +15,9 @@ import sys
 import asyncpg
 
 from deploy.infra import servers
+from shared.db import asyncpg_dsn
 from tests.benchmark.baseline_run import run_baseline
-from tests.benchmark.measure import Options, Result, pct, plain_dsn
+from tests.benchmark.measure import Options, Result, pct
 from tests.benchmark.system_run import run_system
 
 LEGEND = """\
@@ -65,7 +66,7 @@ def report(results: list[Result]) -> str:
 
 async def machine(postgres: str) -> str:
     """Cores, memory, Python and PostgreSQL versions of this run."""
-    conn = await asyncpg.connect(plain_dsn(postgres))
+    conn = await asyncpg.connect(asyncpg_dsn(postgres))
     try:
         pg = await conn.fetchval("SHOW server_version")
     finally:

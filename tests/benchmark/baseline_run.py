@@ -11,8 +11,9 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from deploy.demo import sample_order
 from deploy.infra import ROOT, Servers
 from shared.broker import delete_topics
+from shared.db import asyncpg_dsn
 from tests.benchmark import raw
-from tests.benchmark.measure import Options, Result, Target, measure, plain_dsn
+from tests.benchmark.measure import Options, Result, Target, measure
 
 PARTITIONS = 6  # as the system's topics (GENDAN_TOPIC_PARTITIONS)
 
@@ -77,7 +78,7 @@ def stop_roles(procs: dict[str, subprocess.Popen[bytes]]) -> None:
 async def run_baseline(servers: Servers, opts: Options) -> Result:
     """Start the raw roles on fresh topics and databases, take orders in, tear it all down."""
     run = uuid4().hex[:8]
-    prefix, admin = f"raw{run}.", plain_dsn(servers.postgres)
+    prefix, admin = f"raw{run}.", asyncpg_dsn(servers.postgres)
     dsns = {role: database(admin, f"gendan_raw{run}_{role}") for role in raw.ROUTES}
     procs: dict[str, subprocess.Popen[bytes]] = {}
     pool: asyncpg.Pool | None = None

@@ -57,11 +57,6 @@ def pct(values: list[float], q: float) -> float:
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)] if ordered else math.nan
 
 
-def plain_dsn(url: str) -> str:
-    """An asyncpg DSN from a SQLAlchemy URL."""
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
 async def drive(submit: Submit, refs: list[str], opts: Options) -> None:
     """Submit every order, at most `concurrency` at a time, paced to `rate` orders/s when it is set."""
     gate = asyncio.Semaphore(opts.concurrency)

@@ -8,7 +8,8 @@ from deploy.demo import sample_order
 from deploy.infra import ROOT, Servers
 from deploy.system import System
 from shared.broker import delete_topics
-from tests.benchmark.measure import Options, Result, Target, measure, plain_dsn
+from shared.db import asyncpg_dsn
+from tests.benchmark.measure import Options, Result, Target, measure
 
 NO_DELAY = {"SIM_DELAY_SECONDS": "0", "SIM_JITTER_SECONDS": "0"}
 
@@ -34,7 +35,7 @@ async def run_system(servers: Servers, opts: Options) -> Result:
                 (await client.post("/orders", json=sample_order(ref))).raise_for_status()
 
             procs = {name.replace("simulators", "partners"): [p.pid] for name, p in system.procs.items()}
-            order_dsn, admin_dsn = plain_dsn(system.database_url("order")), plain_dsn(servers.postgres)
+            order_dsn, admin_dsn = asyncpg_dsn(system.database_url("order")), asyncpg_dsn(servers.postgres)
             target = Target("system", submit, order_dsn, admin_dsn, servers.kafka, prefix, system.db_prefix, procs)
             return await measure(target, opts)
     finally:

@@ -8,9 +8,9 @@ from uuid import uuid4
 
 import asyncpg
 import httpx
-from sqlalchemy.engine import make_url
 
 from deploy.system import System
+from shared.db import asyncpg_dsn
 
 DEPOSIT_30_70 = {
     "installments": [
@@ -49,8 +49,7 @@ async def post_orders(system: System, bodies: list[dict[str, Any]]) -> list[dict
 
 async def rows(system: System, service: str, query: str, *args: Any) -> list[asyncpg.Record]:
     """Run a query on one service's own database."""
-    url = make_url(system.database_url(service)).set(drivername="postgresql").render_as_string(False)
-    conn = await asyncpg.connect(url)
+    conn = await asyncpg.connect(asyncpg_dsn(system.database_url(service)))
     try:
         return list(await conn.fetch(query, *args))
     finally:

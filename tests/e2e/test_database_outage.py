@@ -4,9 +4,9 @@ import asyncio
 
 import asyncpg
 import pytest
-from sqlalchemy.engine import make_url
 
 from deploy.system import System
+from shared.db import asyncpg_dsn
 from tests.e2e.flows import assert_exactly_once, order_body, post_orders, wait_closed
 
 pytestmark = pytest.mark.e2e
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.e2e
 
 async def cut_connections(system: System) -> int:
     """Terminate every server connection of the system's databases, as a database failover would."""
-    conn = await asyncpg.connect(make_url(system.postgres).set(drivername="postgresql").render_as_string(False))
+    conn = await asyncpg.connect(asyncpg_dsn(system.postgres))
     try:
         rows = await conn.fetch(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname LIKE $1 AND pid <> pg_backend_pid()",

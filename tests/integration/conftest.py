@@ -16,7 +16,7 @@ from services.order.app import SPEC as ORDER
 from services.production.app import SPEC as PRODUCTION
 from shared import migrations
 from shared.clock import FixedClock
-from shared.db import make_engine, make_session_factory
+from shared.db import asyncpg_dsn, make_engine, make_session_factory
 from shared.service import ServiceSpec
 from shared.unit_of_work import UnitOfWorkFactory
 
@@ -24,7 +24,7 @@ SPECS = {spec.name: spec for spec in (ORDER, PRODUCTION, LOGISTICS, BILLING)}
 
 
 def admin_url(infra: Servers) -> str:
-    return make_url(infra.postgres).set(drivername="postgresql").render_as_string(False)
+    return asyncpg_dsn(infra.postgres)
 
 
 async def fresh_database(infra: Servers, spec: ServiceSpec) -> str:
