@@ -7,6 +7,7 @@ the topic's dead-letter topic with the reason. The offset is committed only afte
 
 import asyncio
 import dataclasses
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,13 +19,16 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.message import KafkaMessage
 from pydantic import ValidationError
 from sqlalchemy import delete
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
+from shared.contracts import MessageRejected, rejected_type
 from shared.db import ParkedMessage, is_transient
 from shared.errors import Invalid, NotYet
+from shared.fields import scrub
 from shared.logs import correlation_id
 from shared.subscriptions import Parsed, Subscription
-from shared.topics import dlq, physical
+from shared.topics import SERVICE_TOPICS, dlq, physical
 from shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger("gendan.consumer")
@@ -71,11 +75,53 @@ def _record(topic: str, raw: Any) -> Record:
     )
 
 
-def _reason(error: Exception) -> str:
+def _reason(error: BaseException) -> str:
+    """A reason a person can act on: the fields at fault, or the database's own words."""
     if isinstance(error, ValidationError):
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors()[:5])
         return f"schema-invalid: {problems}"
+    if isinstance(error, DBAPIError) and error.orig is not None:  # not SQLAlchemy's wrapper and its hints
+        error = error.orig
     return f"{type(error).__name__}: {error}"[:1000]
+
+
+def _peek_id(body: bytes) -> str:
+    """The event id of a message that may not parse, for the rejection report."""
+    try:
+        value = json.loads(body).get("id", "")
+    except (ValueError, AttributeError):
+        return ""
+    return value if isinstance(value, str) else ""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """An order's lifecycle event that went to the dead-letter topic instead of being applied."""
+
+    order_id: str
+    topic: str
+    event_type: str
+    event_id: str
+    reason: str
+
+
+RejectionHandler = Callable[[Rejection, UnitOfWork], Awaitable[None]]
+
+
+def publish_rejections(service: str) -> RejectionHandler:
+    """The usual report: `<service>.message_rejected` on the service's own topic, keyed by the order."""
+
+    async def publish(rejection: Rejection, uow: UnitOfWork) -> None:
+        rejected = MessageRejected(
+            event_type=rejected_type(service),
+            rejected_topic=rejection.topic,
+            rejected_type=scrub(rejection.event_type, 500),
+            rejected_id=scrub(rejection.event_id, 500),
+            reason=scrub(rejection.reason, 500),
+        )
+        uow.emit(rejected, order_id=rejection.order_id)
+
+    return publish
 
 
 class Consumer:
@@ -92,8 +138,10 @@ class Consumer:
         backoff: float = 0.2,
         backoff_max: float = 10.0,
         park_timeout: timedelta = timedelta(days=7),
+        on_rejected: RejectionHandler | None = None,
     ) -> None:
         self.service, self.units, self.broker, self.prefix = service, units, broker, prefix
+        self.on_rejected = on_rejected
         self.park_timeout = park_timeout
         self.max_attempts, self.backoff, self.backoff_max = max_attempts, backoff, backoff_max
         self.subscriptions: dict[str, Subscription] = {}
@@ -136,7 +184,7 @@ class Consumer:
             try:
                 parsed = sub.parse(body)
             except (ValidationError, ValueError) as error:
-                await self.dead_letter(body, record, _reason(error))
+                await self.reject(body, record, _reason(error))
                 continue
             if parsed.handler is not None:
                 ready.append((parsed, body, record))
@@ -157,7 +205,7 @@ class Consumer:
         try:
             parsed = sub.parse(body)
         except (ValidationError, ValueError) as error:
-            await self.dead_letter(body, record, _reason(error))
+            await self.reject(body, record, _reason(error))
             await self._unpark(parked_id)
             return True
         if parsed.handler is None:
@@ -185,8 +233,9 @@ class Consumer:
             try:
                 released = await self._apply(parsed, record, parked_id)
                 break
-            except Invalid as error:
-                await self.dead_letter(body, record, f"rejected: {error}")
+            except (Invalid, ValidationError) as error:  # retrying cannot change the answer
+                reason = _reason(error) if isinstance(error, ValidationError) else str(error)
+                await self.reject(body, record, f"rejected: {reason}")
                 await self._unpark(parked_id)
                 return True
             except NotYet as wait:
@@ -198,7 +247,7 @@ class Consumer:
                 if not is_transient(error):
                     failures += 1
                     if failures >= self.max_attempts:
-                        await self.dead_letter(body, record, f"failed {failures} times: {_reason(error)}")
+                        await self.reject(body, record, f"failed {failures} times: {_reason(error)}")
                         await self._unpark(parked_id)
                         return True
                 log.warning("retrying %s@%s/%s: %s", record.topic, record.partition, record.offset, _reason(error))
@@ -280,12 +329,12 @@ class Consumer:
             record = Record(row.topic, row.partition, row.offset, row.key, row.headers)
             sub = self.subscriptions.get(row.topic)
             if sub is None:
-                await self.dead_letter(row.body, record, f"parked for a topic no longer consumed: {row.reason}")
+                await self.reject(row.body, record, f"parked for a topic no longer consumed: {row.reason}")
                 await self._unpark(row.id)
                 continue
             delivered = await self.deliver(sub, row.body, record, parked_id=row.id)
             if not delivered and row.parked_at < self.units.clock.now() - self.park_timeout:
-                await self.dead_letter(row.body, record, f"parked too long: {row.reason} (waited for {row.waits_for})")
+                await self.reject(row.body, record, f"parked too long: {row.reason} (waited for {row.waits_for})")
                 await self._unpark(row.id)
 
     async def sweep(self, every: float = 2.0, recent: timedelta = timedelta(minutes=1), all_every: int = 150) -> None:
@@ -308,6 +357,24 @@ class Consumer:
             query = query.where(col(ParkedMessage.parked_at) >= since)
         async with self.units() as uow:
             return list((await uow.session.exec(query)).all())
+
+    async def reject(self, body: bytes, record: Record, reason: str) -> None:
+        """Dead-letter a message; if it was an order's lifecycle event, say so on the order (once)."""
+        await self.dead_letter(body, record, reason)
+        if self.on_rejected is None or record.topic not in SERVICE_TOPICS or not record.key:
+            return
+        rejection = Rejection(record.key, record.topic, record.headers.get("event-type", ""), _peek_id(body), reason)
+        try:
+            await self._until_done(lambda: self._report(rejection, record))
+        except Exception:  # the dead letter holds the message; a failing report must not stop the partition
+            log.exception("could not report the rejected event of order %s", rejection.order_id)
+
+    async def _report(self, rejection: Rejection, record: Record) -> None:
+        assert self.on_rejected is not None
+        async with self.units() as uow:
+            where = f"{record.topic}/{record.partition}/{record.offset}"
+            if await uow.claim(f"{self.group(record.topic)}.rejected", where):
+                await self.on_rejected(rejection, uow)
 
     async def dead_letter(self, body: bytes, record: Record, reason: str) -> None:
         """Publish to `<topic>.dlq` with the reason and origin in headers; retried until Kafka takes it."""

@@ -4,23 +4,35 @@ Contracts change only by adding fields. Field descriptions flow into the AsyncAP
 """
 
 import builtins
-from datetime import date
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, Literal, Self, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 from uuid import UUID, uuid4
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.clock import Clock
+from shared.fields import (
+    MAX_MONEY,
+    BusinessDate,
+    Count,
+    Country,
+    Currency,
+    LongText,
+    MessageId,
+    Money,
+    Name,
+    OptionalText,
+    Quantity,
+    Ref,
+    Text,
+    Timestamp,
+    Weight,
+)
 
-Money = Annotated[Decimal, Field(max_digits=18, decimal_places=2, ge=0)]
-Quantity = Annotated[int, Field(gt=0, le=10_000_000)]
-Count = Annotated[int, Field(ge=0, le=2_000_000_000)]
-Weight = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=3)]
-MAX_MONEY = Decimal("9999999999999999.99")
 MAX_ORDER_JSON_BYTES = 256 * 1024
-Text = Annotated[str, Field(min_length=1, max_length=500)]
+LineNo = Annotated[int, Field(ge=1, le=10_000)]
 
 
 class Contract(BaseModel):
@@ -41,13 +53,13 @@ class Envelope(Contract):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     id: UUID = Field(description="Unique event id; consumers deduplicate on it.")
-    type: str = Field(pattern=r"^[a-z_]+\.[a-z_]+$", description="Event type, e.g. order.accepted.")
+    type: str = Field(pattern=r"^[a-z_]+\.[a-z_]+$", max_length=64, description="Event type, e.g. order.accepted.")
     version: int = Field(default=1, ge=1)
-    source: str = Field(min_length=1, description="Service that raised the event.")
-    order_id: str = Field(min_length=1, max_length=64, description="Order the event belongs to.")
-    occurred_at: AwareDatetime
-    correlation_id: str = Field(description="Id shared by every event of one business flow.")
-    causation_id: str | None = Field(default=None, description="Id of the event that caused this.")
+    source: Ref = Field(description="Service that raised the event.")
+    order_id: Ref = Field(description="Order the event belongs to.")
+    occurred_at: Timestamp
+    correlation_id: MessageId = Field(description="Id shared by every event of one business flow.")
+    causation_id: MessageId | None = Field(default=None, description="Id of the event that caused this.")
     data: dict[str, Any] = Field(default_factory=dict)
 
     @classmethod
@@ -60,16 +72,20 @@ class Envelope(Contract):
         clock: Clock,
         cause: "Envelope | None" = None,
         correlation_id: str | None = None,
+        occurred_at: datetime | None = None,
     ) -> Self:
-        """Wrap a payload; an event caused by another inherits its correlation id."""
+        """Wrap a payload; an event caused by another inherits its correlation id.
+
+        `occurred_at` is when the fact happened, if not now (a partner's report of its own time)."""
         event_id = uuid4()
         correlation_id = cause.correlation_id if cause else correlation_id
         return cls(
             id=event_id,
             type=payload.event_type,
+            version=payload.version,
             source=source,
             order_id=order_id,
-            occurred_at=clock.now(),
+            occurred_at=occurred_at or clock.now(),
             correlation_id=correlation_id or str(event_id),
             causation_id=str(cause.id) if cause else None,
             data=payload.model_dump(mode="json"),
@@ -89,6 +105,7 @@ class EventData(Contract):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     event_type: str = Field(default="", exclude=True)
+    version: ClassVar[int] = 1  # the envelope's `version`; a breaking change is a new class with the next one
 
 
 # --- order ------------------------------------------------------------------------------
@@ -123,9 +140,9 @@ NET_30_AFTER_DELIVERY = PaymentTerms(
 
 
 class OrderLine(Contract):
-    line_no: Annotated[int, Field(ge=1, le=10_000)]
-    product: Text = Field(description="Product model.")
-    spec: str = Field(default="", max_length=2000)
+    line_no: LineNo
+    product: Name = Field(description="Product model.")
+    spec: LongText = ""
     quantity: Quantity
     unit_price: Money
     make_or_buy: Literal["make", "buy"] = "make"
@@ -134,14 +151,14 @@ class OrderLine(Contract):
 class OrderTerms(Contract):
     """Everything a customer order states; shared by HTTP intake, ERP intake and order.accepted."""
 
-    customer: Text
-    external_ref: Text = Field(description="The customer's own order number (idempotency key).")
-    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
-    delivery_date: date
+    customer: Name
+    external_ref: Ref = Field(description="The customer's own order number (idempotency key).")
+    currency: Currency
+    delivery_date: BusinessDate
     payment_terms: PaymentTerms = NET_30_AFTER_DELIVERY
     delivery_address: Text
-    destination_country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "CN"
-    contact: Text
+    destination_country: Country = "CN"
+    contact: Name
     lines: Annotated[list[OrderLine], Field(min_length=1, max_length=500)]
 
     @model_validator(mode="after")
@@ -167,7 +184,7 @@ class OrderAccepted(EventData, OrderTerms):
 
 class OrderClosed(EventData):
     event_type: str = Field(default="order.closed", exclude=True)
-    closed_at: AwareDatetime
+    closed_at: Timestamp
 
 
 # --- production -------------------------------------------------------------------------
@@ -175,32 +192,32 @@ class OrderClosed(EventData):
 
 class ProductionOrderCreated(EventData):
     event_type: str = Field(default="production.order_created", exclude=True)
-    work_order_id: str
-    line_no: int
-    product: str
-    quantity: int
+    work_order_id: Ref
+    line_no: LineNo
+    product: Name
+    quantity: Quantity
     kind: Literal["make", "buy"]
-    planned_completion: date
+    planned_completion: BusinessDate
 
 
 class ProductionStarted(EventData):
     event_type: str = Field(default="production.started", exclude=True)
-    work_order_id: str
+    work_order_id: Ref
 
 
 class ProductionCompleted(EventData):
     event_type: str = Field(default="production.completed", exclude=True)
-    work_order_id: str
-    good_quantity: int
-    scrap_quantity: int
+    work_order_id: Ref
+    good_quantity: Count
+    scrap_quantity: Count
 
 
 class ProductionOrderReady(EventData):
     """Every work order of the order is complete: the goods can go to the warehouse."""
 
     event_type: str = Field(default="production.order_ready", exclude=True)
-    work_order_ids: list[str]
-    quantity: int
+    work_order_ids: Annotated[list[Ref], Field(max_length=500)]
+    quantity: Count
 
 
 # --- logistics --------------------------------------------------------------------------
@@ -208,26 +225,26 @@ class ProductionOrderReady(EventData):
 
 class ShipmentPlanned(EventData):
     event_type: str = Field(default="logistics.shipment_planned", exclude=True)
-    shipment_id: str
-    tracking_number: str
-    carrier: str
+    shipment_id: Ref
+    tracking_number: Ref
+    carrier: Ref
     mode: Literal["express", "truck", "sea", "air"]
-    packages: int
-    weight_kg: Decimal
+    packages: Count
+    weight_kg: Weight
 
 
 class ShipmentTracked(EventData):
     event_type: str = Field(default="logistics.shipment_tracked", exclude=True)
-    shipment_id: str
-    status: str
-    location: str = ""
+    shipment_id: Ref
+    status: str = Field(pattern=r"^[a-z_]{1,32}$")
+    location: OptionalText = ""
 
 
 class ShipmentDelivered(EventData):
     event_type: str = Field(default="logistics.shipment_delivered", exclude=True)
-    shipment_id: str
-    delivered_at: AwareDatetime
-    received_quantity: int
+    shipment_id: Ref
+    delivered_at: Timestamp
+    received_quantity: Count
 
 
 # --- billing ----------------------------------------------------------------------------
@@ -235,18 +252,18 @@ class ShipmentDelivered(EventData):
 
 class InvoiceIssued(EventData):
     event_type: str = Field(default="billing.invoice_issued", exclude=True)
-    invoice_id: str
-    invoice_number: str
+    invoice_id: Ref
+    invoice_number: Ref
     amount: Money
-    currency: str
-    due_date: date
+    currency: Currency
+    due_date: BusinessDate
     trigger: InstallmentTrigger
 
 
 class PaymentReceived(EventData):
     event_type: str = Field(default="billing.payment_received", exclude=True)
-    payment_id: str
-    invoice_number: str
+    payment_id: MessageId
+    invoice_number: Ref
     amount: Money
     match: Literal["exact", "partial", "over"]
 
@@ -259,7 +276,27 @@ class OrderSettled(EventData):
     paid_total: Money
 
 
-EVENT_TYPES: dict[str, type[EventData]] = {
+class MessageRejected(EventData):
+    """A lifecycle event of this order that the service could not apply; it went to `<topic>.dlq`.
+
+    Its type is `<service>.message_rejected`. The order service marks the order with it, so no
+    order looks normal while one of its events sits in a dead-letter topic."""
+
+    rejected_topic: Ref = Field(description="The topic the event was read from (without deployment prefix).")
+    rejected_type: OptionalText = Field(default="", description="Its event type, when it could be read.")
+    rejected_id: OptionalText = Field(default="", description="Its event id, when it could be read.")
+    reason: Text = Field(description="Why it could not be applied; the same reason is in the dead letter's headers.")
+
+
+REJECTING_SERVICES = ("production", "logistics", "billing")
+
+
+def rejected_type(service: str) -> str:
+    """The event type a service publishes when it dead-letters an order's event."""
+    return f"{service}.message_rejected"
+
+
+EVENT_TYPES: dict[str, type[EventData]] = {rejected_type(s): MessageRejected for s in REJECTING_SERVICES} | {
     model.model_fields["event_type"].default: model
     for model in (
         OrderAccepted,
@@ -284,8 +321,8 @@ EVENT_TYPES: dict[str, type[EventData]] = {
 class PartnerMessage(Contract):
     """A message from a partner system; `message_id` is its idempotency key."""
 
-    message_id: Annotated[str, Field(min_length=1, max_length=100)]
-    occurred_at: AwareDatetime
+    message_id: MessageId
+    occurred_at: Timestamp
 
 
 class ErpOrder(PartnerMessage, OrderTerms):
@@ -296,8 +333,8 @@ class MesEvent(PartnerMessage):
     """Production progress from the factory's MES on `mes.events`."""
 
     type: Literal["started", "operation_reported", "machine_down", "completed"]
-    work_order_id: Annotated[str, Field(min_length=1, max_length=64)]
-    operation: str = ""
+    work_order_id: Ref
+    operation: OptionalText = ""
     good_quantity: Count = 0
     scrap_quantity: Count = 0
 
@@ -306,7 +343,7 @@ class WmsEvent(PartnerMessage):
     """A stock movement from the warehouse's WMS on `wms.events`."""
 
     type: Literal["received", "picked", "packed"]
-    order_id: Annotated[str, Field(min_length=1, max_length=64)]
+    order_id: Ref
     quantity: Count = 0
     packages: Count = 0
     weight_kg: Weight = Decimal(0)
@@ -324,16 +361,16 @@ class CarrierStatus(StrEnum):
 class CarrierTracking(PartnerMessage):
     """A tracking event from a carrier on `carrier.tracking` (or its webhook)."""
 
-    carrier: Annotated[str, Field(min_length=1, max_length=64)]
-    tracking_number: Annotated[str, Field(min_length=1, max_length=64)]
+    carrier: Ref
+    tracking_number: Ref
     status: CarrierStatus
-    location: str = ""
+    location: OptionalText = ""
     received_quantity: Count | None = None
 
 
 class FinancePayment(PartnerMessage):
     """A payment seen by the finance system on `finance.payments`; message_id is the payment id."""
 
-    invoice_number: Annotated[str, Field(min_length=1, max_length=64)]
+    invoice_number: Ref
     amount: Money
-    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    currency: Currency

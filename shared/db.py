@@ -46,7 +46,9 @@ def money() -> Any:
 
 
 class OutboxMessage(SQLModel, table=True):
-    """An event committed with the state change that caused it, waiting for the relay."""
+    """An event committed with the state change that caused it, waiting for the relay.
+
+    A row Kafka refuses for good is set aside (`failed_at`, `failure`): kept, counted, retried on request."""
 
     __tablename__ = "outbox"
 
@@ -58,6 +60,8 @@ class OutboxMessage(SQLModel, table=True):
     payload: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = timestamp()
     sent_at: datetime | None = timestamp(nullable=True)
+    failed_at: datetime | None = timestamp(nullable=True)
+    failure: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class InboxMessage(SQLModel, table=True):

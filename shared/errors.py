@@ -13,3 +13,7 @@ class Invalid(ValueError):
     """The message is well-formed but cannot be applied, e.g. a carrier reporting another's shipment.
 
     Dead-lettered at once with the reason; retrying would not change the answer."""
+
+
+class Unpublishable(Invalid):
+    """An event this message would cause cannot be published (too large for Kafka): nothing is applied."""

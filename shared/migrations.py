@@ -95,3 +95,21 @@ def drop_plumbing_tables() -> None:
     """Undo `create_plumbing_tables`."""
     for table in ("parked", "inbox", "outbox"):
         op.drop_table(table)
+
+
+def add_outbox_set_aside() -> None:
+    """Outbox rows Kafka refuses for good are set aside instead of blocking the relay."""
+    op.add_column("outbox", sa.Column("failed_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("outbox", sa.Column("failure", sa.Text, nullable=True))
+    op.drop_index("outbox_unsent", table_name="outbox")
+    op.create_index(
+        "outbox_unsent", "outbox", ["id"], postgresql_where=sa.text("sent_at IS NULL AND failed_at IS NULL")
+    )
+
+
+def drop_outbox_set_aside() -> None:
+    """Undo `add_outbox_set_aside`."""
+    op.drop_index("outbox_unsent", table_name="outbox")
+    op.create_index("outbox_unsent", "outbox", ["id"], postgresql_where=sa.text("sent_at IS NULL"))
+    op.drop_column("outbox", "failure")
+    op.drop_column("outbox", "failed_at")

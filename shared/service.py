@@ -10,22 +10,20 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Request
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared import housekeeping, migrations
+from shared import housekeeping, http, migrations
 from shared.broker import ensure_topics, make_broker
 from shared.clock import Clock, SystemClock
-from shared.consumer import Consumer
+from shared.consumer import Consumer, RejectionHandler, publish_rejections
 from shared.contracts import Envelope
-from shared.db import SessionFactory, is_transient, make_engine, make_session_factory
+from shared.db import SessionFactory, make_engine, make_session_factory
 from shared.logs import setup_logging
-from shared.outbox import OutboxRelay
+from shared.outbox import OutboxRelay, SetAside
 from shared.settings import ServiceSettings
 from shared.subscriptions import Subscription
 from shared.topics import physical
@@ -44,6 +42,7 @@ class ServiceSpec:
     migrations: Path
     subscriptions: Sequence[Subscription]
     routers: Sequence[APIRouter] = ()
+    on_rejected: RejectionHandler | None = None  # default: publish `<name>.message_rejected`
 
 
 @dataclass
@@ -79,6 +78,20 @@ async def check_health(runtime: RuntimeDep) -> dict[str, str]:
     if not await runtime.broker.ping(timeout=5):
         raise HTTPException(503, "Kafka unreachable")
     return {"status": "ok", "service": runtime.settings.service_name}
+
+
+@health.get("/outbox/set-aside", tags=["operations"])
+async def list_set_aside(runtime: RuntimeDep) -> list[SetAside]:
+    """Events Kafka refused for good (e.g. too large): kept here, out of the relay's way, until retried."""
+    return await runtime.relay.set_aside()
+
+
+@health.post("/outbox/set-aside/retry", tags=["operations"])
+async def retry_set_aside(
+    runtime: RuntimeDep, ids: Annotated[list[int] | None, Body(max_length=10_000)] = None
+) -> dict[str, int]:
+    """Put set-aside events (all, or the ids given) back in line once the cause is fixed."""
+    return {"requeued": await runtime.relay.retry_set_aside(ids)}
 
 
 @health.get("/asyncapi.json")
@@ -117,6 +130,7 @@ def build_runtime(spec: ServiceSpec, settings: ServiceSettings, clock: Clock) ->
         park_timeout=timedelta(hours=settings.park_timeout_hours),
         backoff=settings.retry_backoff_seconds,
         backoff_max=settings.retry_backoff_max_seconds,
+        on_rejected=spec.on_rejected or publish_rejections(spec.name),
     )
     for sub in spec.subscriptions:
         consumer.register(sub, batch=settings.consumer_batch_size)
@@ -170,20 +184,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None, clock
     app.include_router(health)
     for router in spec.routers:
         app.include_router(router)
-    app.add_exception_handler(IntegrityError, _conflict)
-    for unavailable in (DBAPIError, OSError, TimeoutError):
-        app.add_exception_handler(unavailable, _unavailable)
+    http.install(app, max_body_bytes=settings.max_body_bytes)
     return app
-
-
-async def _conflict(request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse(status_code=409, content={"detail": "conflicts with existing data"})
-
-
-async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
-    if not is_transient(exc):
-        raise exc
-    return JSONResponse(status_code=503, content={"detail": "database unavailable, retry later"})
 
 
 def main(spec: ServiceSpec) -> None:

@@ -27,6 +27,7 @@ class ServiceSettings(BaseSettings):
     relay_poll_seconds: float = 0.2
     consumer_batch_size: int = Field(default=200, ge=1, description="Most records applied in one transaction.")
     handler_max_attempts: int = Field(default=3, ge=1)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Largest HTTP request body accepted.")
     park_timeout_hours: float = Field(
         default=168, gt=0, description="How long an early message may wait before it is dead-lettered."
     )

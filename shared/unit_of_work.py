@@ -3,7 +3,9 @@
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from datetime import datetime
+from functools import partial
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm.interfaces import ORMOption
@@ -17,6 +19,10 @@ from shared.errors import NotYet
 from shared.outbox import outbox_row
 
 M = TypeVar("M", bound=SQLModel)
+
+
+class Emitter(Protocol):
+    def __call__(self, payload: EventData, *, occurred_at: datetime | None = None) -> Envelope: ...
 
 
 @dataclass
@@ -37,8 +43,11 @@ class UnitOfWork:
         order_id: str,
         cause: Envelope | None = None,
         correlation_id: str | None = None,
+        occurred_at: datetime | None = None,
     ) -> Envelope:
-        """Stage an event on this service's topic; it is published only if the transaction commits."""
+        """Stage an event on this service's topic; it is published only if the transaction commits.
+
+        Raises Unpublishable when the event could never be published."""
         event = Envelope.new(
             payload,
             source=self.source,
@@ -46,13 +55,14 @@ class UnitOfWork:
             clock=self.clock,
             cause=cause,
             correlation_id=correlation_id,
+            occurred_at=occurred_at,
         )
         self.outbox.append(outbox_row(event, topic=self.topic, clock=self.clock))
         return event
 
-    def emitter(self, *, order_id: str, correlation_id: str | None) -> Callable[[EventData], Envelope]:
+    def emitter(self, *, order_id: str, correlation_id: str | None) -> "Emitter":
         """`emit` bound to one order and flow, for handlers that raise several events."""
-        return lambda payload: self.emit(payload, order_id=order_id, correlation_id=correlation_id)
+        return partial(self.emit, order_id=order_id, correlation_id=correlation_id)
 
     async def require(
         self, model: type[M], key: str, *, why: str, lock: bool = False, options: Sequence[ORMOption] = ()

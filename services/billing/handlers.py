@@ -17,7 +17,7 @@ from shared.contracts import (
     PaymentReceived,
     PaymentTerms,
 )
-from shared.errors import Invalid
+from shared.errors import Invalid, NotYet
 from shared.unit_of_work import UnitOfWork
 
 
@@ -51,6 +51,7 @@ async def _issue(account: Account, trigger: InstallmentTrigger, uow: UnitOfWork)
             trigger=trigger,
         )
         uow.emit(event, order_id=account.order_id, correlation_id=account.correlation_id)
+        uow.release(number)  # a payment that came first waits for this number
 
 
 async def _invoices(order_id: str, uow: UnitOfWork) -> list[Invoice]:
@@ -88,7 +89,7 @@ async def on_finance_payment(message: FinancePayment, uow: UnitOfWork) -> None:
     account = await _account(invoice.order_id, uow)
     await uow.session.refresh(invoice)  # read again under the account's lock
     emit = uow.emitter(order_id=invoice.order_id, correlation_id=account.correlation_id)
-    emit(_apply(message, invoice, uow))
+    emit(_apply(message, invoice, uow), occurred_at=message.occurred_at)
     invoices = await _invoices(invoice.order_id, uow)
     terms = PaymentTerms.model_validate(account.terms)
     if account.settled_at is None and domain.settled(terms, ((i.amount, i.paid_amount) for i in invoices)):
@@ -99,8 +100,8 @@ async def on_finance_payment(message: FinancePayment, uow: UnitOfWork) -> None:
 
 async def _invoice_paid_by(message: FinancePayment, uow: UnitOfWork) -> Invoice:
     invoice = (await uow.session.exec(select(Invoice).where(Invoice.number == message.invoice_number))).first()
-    if invoice is None:
-        raise Invalid(f"payment {message.message_id} names unknown invoice {message.invoice_number}")
+    if invoice is None:  # finance may see the money before billing issues the invoice: wait for it
+        raise NotYet(message.invoice_number, f"payment {message.message_id} for invoice not issued yet")
     if message.currency != invoice.currency:
         raise Invalid(f"payment in {message.currency} for invoice in {invoice.currency}")
     return invoice

@@ -87,10 +87,11 @@ async def on_carrier_tracking(message: CarrierTracking, uow: UnitOfWork) -> None
     emit = uow.emitter(order_id=shipment.order_id, correlation_id=consignment.correlation_id if consignment else None)
     shipment.status = message.status
     if message.status != CarrierStatus.DELIVERED:
-        emit(ShipmentTracked(shipment_id=shipment.id, status=message.status, location=message.location))
+        tracked = ShipmentTracked(shipment_id=shipment.id, status=message.status, location=message.location)
+        emit(tracked, occurred_at=message.occurred_at)
         return
     shipment.delivered_at = message.occurred_at
     shipment.received_quantity = message.received_quantity
     received = message.received_quantity if message.received_quantity is not None else 0
     delivered = ShipmentDelivered(shipment_id=shipment.id, delivered_at=message.occurred_at, received_quantity=received)
-    emit(delivered)
+    emit(delivered, occurred_at=message.occurred_at)

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -41,25 +41,32 @@ async def _take_in(terms: OrderTerms, runtime: Runtime) -> tuple[Order, bool]:
 @router.get("", response_model=list[OrderSummary])
 async def list_orders(
     runtime: RuntimeDep,
-    status_is: Annotated[str | None, Query(alias="status")] = None,
+    status_is: Annotated[str | None, Query(alias="status", max_length=32)] = None,
+    attention: Annotated[bool | None, Query(description="Only orders a service could not apply an event of.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[Order]:
     """The order tracking table, newest first."""
     query = select(Order).order_by(col(Order.created_at).desc()).limit(limit)
     if status_is:
         query = query.where(Order.status == status_is)
+    if attention is not None:
+        query = query.where(col(Order.attention).is_not(None) if attention else col(Order.attention).is_(None))
     async with runtime.sessions() as session:
         return list((await session.exec(query)).all())
 
 
 @router.get("/{order_id}", response_model=OrderPublic)
-async def get_order(order_id: str, runtime: RuntimeDep) -> OrderPublic:
-    """One order with its status and the timeline of the events that moved it."""
+async def get_order(order_id: Annotated[str, Path(max_length=64)], runtime: RuntimeDep) -> OrderPublic:
+    """One order with its status and the timeline of its events, in the order they happened."""
     async with runtime.sessions() as session:
         order = await session.get(Order, order_id)
         if order is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no order {order_id}")
-        query = select(TimelineEntry).where(TimelineEntry.order_id == order_id).order_by(col(TimelineEntry.id))
+        query = (
+            select(TimelineEntry)
+            .where(TimelineEntry.order_id == order_id)
+            .order_by(col(TimelineEntry.occurred_at), col(TimelineEntry.id))
+        )
         entries = (await session.exec(query)).all()
     return OrderPublic(
         **OrderSummary.model_validate(order, from_attributes=True).model_dump(),

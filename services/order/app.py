@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from services.order import handlers
 from services.order.api import router
 from services.order.consumers import SUBSCRIPTIONS
 from services.order.settings import OrderSettings
@@ -15,4 +16,5 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     subscriptions=SUBSCRIPTIONS,
     routers=[router],
+    on_rejected=handlers.on_rejected,
 )

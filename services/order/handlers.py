@@ -7,8 +7,10 @@ from sqlmodel import select
 
 from services.order import domain
 from services.order.models import Order, TimelineEntry
-from shared.contracts import Envelope, ErpOrder, OrderAccepted, OrderClosed, OrderTerms
+from shared.consumer import Rejection
+from shared.contracts import Envelope, ErpOrder, MessageRejected, OrderAccepted, OrderClosed, OrderTerms
 from shared.errors import Invalid
+from shared.fields import scrub
 from shared.unit_of_work import UnitOfWork
 
 
@@ -75,6 +77,8 @@ async def on_lifecycle_event(event: Envelope, uow: UnitOfWork) -> None:
     _record(uow, event)
     order.status = domain.advance(order.status, event.type)
     order.updated_at = uow.clock.now()
+    if event.type.endswith(".message_rejected"):
+        _mark(order, domain.attention(event.payload(MessageRejected), event.source), uow)
     if event.type == "logistics.shipment_delivered":
         order.delivered_at = event.occurred_at
     if event.type == "billing.order_settled":
@@ -84,3 +88,20 @@ async def on_lifecycle_event(event: Envelope, uow: UnitOfWork) -> None:
         order.closed_at = uow.clock.now()
         order.status = "closed"
         _record(uow, uow.emit(OrderClosed(closed_at=order.closed_at), order_id=order.id, cause=event))
+
+
+def _mark(order: Order, attention: str, uow: UnitOfWork) -> None:
+    order.attention, order.attention_at = attention, uow.clock.now()
+
+
+async def on_rejected(rejection: Rejection, uow: UnitOfWork) -> None:
+    """This service could not apply one of an order's events: the order shows it."""
+    order = await uow.session.get(Order, rejection.order_id, with_for_update=True)
+    if order is not None:
+        rejected = MessageRejected(
+            rejected_topic=rejection.topic,
+            rejected_type=scrub(rejection.event_type, 500),
+            rejected_id=scrub(rejection.event_id, 500),
+            reason=scrub(rejection.reason, 500),
+        )
+        _mark(order, domain.attention(rejected, "order"), uow)

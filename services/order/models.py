@@ -4,7 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from shared.contracts import OrderLine
@@ -30,6 +30,8 @@ class Order(SQLModel, table=True):
     delivered_at: datetime | None = timestamp(nullable=True)
     settled_at: datetime | None = timestamp(nullable=True)
     closed_at: datetime | None = timestamp(nullable=True)
+    attention: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    attention_at: datetime | None = timestamp(nullable=True)
 
 
 class TimelineEntry(SQLModel, table=True):
@@ -65,6 +67,8 @@ class OrderSummary(SQLModel):
     delivered_at: datetime | None
     settled_at: datetime | None
     closed_at: datetime | None
+    attention: str | None = Field(description="Set when a service could not apply one of the order's events.")
+    attention_at: datetime | None
 
 
 class OrderPublic(OrderSummary):

@@ -20,6 +20,11 @@ def next_status(current: str, mes_type: str) -> str | None:
     return None
 
 
+def late_start(current: str, mes_type: str, *, start_known: bool) -> bool:
+    """A `started` that arrives after `completed`: the status stays, but the start time is still recorded."""
+    return mes_type == "started" and current == "completed" and not start_known
+
+
 def order_ready(statuses: Iterable[str]) -> bool:
     """An order is ready for the warehouse when every work order of it is complete."""
     statuses = list(statuses)

@@ -59,22 +59,25 @@ async def on_mes_event(message: MesEvent, uow: UnitOfWork) -> None:
     )
     siblings = (await uow.session.exec(siblings_query)).all()  # locks the order's work orders
     work_order = next(w for w in siblings if w.id == message.work_order_id)
+    emit = uow.emitter(order_id=work_order.order_id, correlation_id=work_order.correlation_id)
+    if domain.late_start(work_order.status, message.type, start_known=work_order.started_at is not None):
+        work_order.started_at = message.occurred_at
+        emit(ProductionStarted(work_order_id=work_order.id), occurred_at=message.occurred_at)
+        return
     status = domain.next_status(work_order.status, message.type)
     if status is None:
         return
-    emit = uow.emitter(order_id=work_order.order_id, correlation_id=work_order.correlation_id)
     work_order.status = status
     if status == "started":
         work_order.started_at = message.occurred_at
-        emit(ProductionStarted(work_order_id=work_order.id))
+        emit(ProductionStarted(work_order_id=work_order.id), occurred_at=message.occurred_at)
         return
     work_order.completed_at = message.occurred_at
     work_order.good_quantity, work_order.scrap_quantity = message.good_quantity, message.scrap_quantity
-    emit(
-        ProductionCompleted(
-            work_order_id=work_order.id, good_quantity=message.good_quantity, scrap_quantity=message.scrap_quantity
-        )
+    completed = ProductionCompleted(
+        work_order_id=work_order.id, good_quantity=message.good_quantity, scrap_quantity=message.scrap_quantity
     )
+    emit(completed, occurred_at=message.occurred_at)
     if domain.order_ready(w.status for w in siblings):
         ready = ProductionOrderReady(
             work_order_ids=[w.id for w in siblings], quantity=sum(w.good_quantity for w in siblings)

@@ -20,13 +20,13 @@ DEPOSIT_30_70 = {
 }
 
 
-def order_body(n: int, *, terms: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A one-line order; every other one with a 30 % deposit when `terms` is not given."""
+def order_body(n: int, *, terms: dict[str, Any] | None = None, today: date | None = None) -> dict[str, Any]:
+    """A one-line order due in 40 days; every other one with a 30 % deposit when `terms` is not given."""
     body: dict[str, Any] = {
         "customer": "ACME Industrial",
         "external_ref": f"PO-{uuid4().hex[:10]}-{n}",
         "currency": "USD",
-        "delivery_date": (date.today() + timedelta(days=40)).isoformat(),
+        "delivery_date": ((today or date.today()) + timedelta(days=40)).isoformat(),
         "delivery_address": "88 Harbour Road, Shenzhen",
         "contact": "purchasing@acme.example",
         "lines": [{"line_no": 1, "product": f"GX-{n}", "quantity": 10 + n, "unit_price": "12.35"}],

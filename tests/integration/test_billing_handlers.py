@@ -81,12 +81,13 @@ async def test_delivery_before_acceptance_waits_for_the_order(units: UnitOfWorkF
     assert waiting.value.key == "SO1"
 
 
-async def test_payment_for_unknown_invoice_or_wrong_currency_is_rejected(
+async def test_payment_before_its_invoice_waits_and_wrong_currency_is_rejected(
     units: UnitOfWorkFactory, clock: FixedClock
 ) -> None:
-    with pytest.raises(Invalid, match="unknown invoice"):
+    with pytest.raises(NotYet, match="not issued yet") as waiting:
         async with units() as uow:
             await handlers.on_finance_payment(payment(clock, "INV-NOPE", "1.00", "p9"), uow)
+    assert waiting.value.key == "INV-NOPE"
     async with units() as uow:
         await handlers.on_order_accepted(accepted(clock), uow)
     [deposit] = await invoices(units)

@@ -16,8 +16,8 @@ pytestmark = pytest.mark.integration
 SERVICE = "order"
 
 
-async def test_same_customer_order_number_is_taken_once(units: UnitOfWorkFactory) -> None:
-    terms = OrderTerms.model_validate(order_body(3))
+async def test_same_customer_order_number_is_taken_once(units: UnitOfWorkFactory, clock: FixedClock) -> None:
+    terms = OrderTerms.model_validate(order_body(3, today=clock.now().date()))
     async with units() as uow:
         first, created = await handlers.accept_order(terms, uow)
     async with units() as uow:
@@ -37,7 +37,8 @@ async def test_order_closes_once_when_delivered_and_settled_in_any_order(
     units: UnitOfWorkFactory, clock: FixedClock, settled_first: bool
 ) -> None:
     async with units() as uow:
-        order, _ = await handlers.accept_order(OrderTerms.model_validate(order_body(3)), uow)
+        terms = OrderTerms.model_validate(order_body(3, today=clock.now().date()))
+        order, _ = await handlers.accept_order(terms, uow)
     settled = Envelope.new(
         OrderSettled(invoiced_total=1, paid_total=1), source="billing", order_id=order.id, clock=clock
     )

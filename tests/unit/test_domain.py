@@ -91,14 +91,19 @@ def test_late_carrier_scans_do_not_move_a_shipment_back(current: str, reported: 
     assert logistics.moves_forward(current, reported) is forward
 
 
-def test_order_intake_refuses_a_past_delivery_date() -> None:
+def test_order_intake_refuses_dates_that_cannot_be_kept() -> None:
+    from datetime import timedelta
+
     from shared.contracts import OrderTerms
     from tests.e2e.flows import order_body
 
     terms = OrderTerms.model_validate(order_body(1))
-    assert order.intake_problem(terms, today=terms.delivery_date) is None
-    later = date.fromordinal(terms.delivery_date.toordinal() + 1)
-    assert "in the past" in (order.intake_problem(terms, today=later) or "")
+    due = terms.delivery_date
+    assert order.intake_problem(terms, today=due - order.MIN_LEAD_TIME) is None
+    assert "no time to make" in (order.intake_problem(terms, today=due - timedelta(days=6)) or "")
+    assert "in the past" in (order.intake_problem(terms, today=due + timedelta(days=1)) or "")
+    assert order.intake_problem(terms, today=due - order.MAX_HORIZON) is None
+    assert "days ahead" in (order.intake_problem(terms, today=due - order.MAX_HORIZON - timedelta(days=1)) or "")
 
 
 def test_installments_sum_to_the_total_despite_rounding() -> None:

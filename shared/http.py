@@ -1,0 +1,119 @@
+"""HTTP guards every service shares: bounded bodies, clean URLs, and errors answered as 4xx or 503.
+
+Both middlewares are plain ASGI, so they act before FastAPI reads or parses anything.
+"""
+
+import json
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.db import is_transient
+from shared.fields import clean_text
+
+RETRY_AFTER_SECONDS = 5
+
+
+async def _answer(send: Send, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """Refuse a request body over `max_bytes` with 413, by its Content-Length or while it streams in."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > self.max_bytes:
+            return await _answer(send, 413, f"request body over {self.max_bytes} bytes")
+        seen = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise BodyTooLarge
+            return message
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, tracked)
+        except BodyTooLarge:
+            if not started:
+                await _answer(send, 413, f"request body over {self.max_bytes} bytes")
+
+
+class CleanUrl:
+    """Refuse with 400 a path or query that holds NUL, control characters or bytes that are not UTF-8."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for part, raw in (("path", scope.get("raw_path") or b""), ("query", scope.get("query_string", b""))):
+                try:
+                    decoded = unquote_to_bytes(raw).decode("utf-8")
+                except UnicodeDecodeError:
+                    return await _answer(send, 400, f"{part} is not valid UTF-8")
+                try:
+                    clean_text(decoded)
+                except ValueError as error:
+                    return await _answer(send, 400, f"{part} {error}")
+        await self.app(scope, receive, send)
+
+
+async def database_error(request: Request, exc: Exception) -> JSONResponse:
+    """An outage is 503 with Retry-After; a value the database refuses is the caller's (422); else a bug."""
+    assert isinstance(exc, DBAPIError)
+    if is_transient(exc):
+        return JSONResponse(
+            status_code=503,
+            content={"detail": "database unavailable, retry later"},
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    state = str(getattr(exc.orig, "sqlstate", "") or "")
+    if state.startswith("22"):  # data exception: out of range, bad encoding, ...
+        return JSONResponse(status_code=422, content={"detail": f"value refused by the database: {exc.orig}"})
+    if state.startswith("23"):  # integrity constraint
+        return JSONResponse(status_code=409, content={"detail": "conflicts with existing data"})
+    raise exc
+
+
+async def unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """A network failure on the way to the database or broker: 503 with Retry-After."""
+    return JSONResponse(
+        status_code=503,
+        content={"detail": f"a backing service is unavailable, retry later ({type(exc).__name__})"},
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def install(app: Any, *, max_body_bytes: int) -> None:
+    """Put the guards and error answers on a FastAPI app."""
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(CleanUrl)
+    app.add_exception_handler(DBAPIError, database_error)
+    for error in (OSError, TimeoutError):
+        app.add_exception_handler(error, unavailable)
