@@ -5,6 +5,8 @@ Under CI (CI=true) a server that cannot be had fails the run; nothing is silentl
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -30,17 +32,10 @@ def run_id() -> str:
     return uuid4().hex[:8]
 
 
-@pytest.fixture
-async def system(
-    infra: Servers, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
-) -> AsyncIterator[System]:
-    """The four services and the simulated partners as processes, on topics and databases of their own.
-
-    `@pytest.mark.sim_delay(seconds)` slows the simulated partners' answers (default 0.02 s)."""
-    marker = request.node.get_closest_marker("sim_delay")
-    delay = marker.args[0] if marker else 0.02
+@asynccontextmanager
+async def started_system(infra: Servers, logs: Path, delay: float) -> AsyncIterator[System]:
+    """The four services and the simulated partners as processes, on topics and databases of their own."""
     rid = run_id()
-    logs = tmp_path_factory.mktemp(f"system-{rid}")
     sys_ = System(
         infra.kafka,
         infra.postgres,
@@ -56,3 +51,24 @@ async def system(
         sys_.stop()
         await sys_.drop_databases()
         await delete_topics(infra.kafka, sys_.topic_prefix)
+
+
+@pytest.fixture
+async def system(
+    infra: Servers, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> AsyncIterator[System]:
+    """A system of its own, for a test that kills, cuts or slows it.
+
+    `@pytest.mark.sim_delay(seconds)` slows the simulated partners' answers (default 0.02 s)."""
+    marker = request.node.get_closest_marker("sim_delay")
+    async with started_system(infra, tmp_path_factory.mktemp("system"), marker.args[0] if marker else 0.02) as sys_:
+        yield sys_
+
+
+@pytest.fixture(scope="session")
+async def shared_system(infra: Servers, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[System]:
+    """One system for every test that only uses it as a partner or person would (no kills, no cuts).
+
+    Such tests must not assume they are alone: they look only at the orders and messages they made."""
+    async with started_system(infra, tmp_path_factory.mktemp("shared-system"), 0.02) as sys_:
+        yield sys_

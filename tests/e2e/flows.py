@@ -88,7 +88,11 @@ async def assert_exactly_once(system: System, orders: list[dict[str, Any]], bodi
     invoices = {r["order_id"]: r["n"] for r in await rows(system, "billing", per_order.format("invoices"), ids)}
     payments = {r["order_id"]: r["n"] for r in await rows(system, "billing", per_order.format("payments"), ids)}
     closes = await rows(
-        system, "order", "SELECT order_id, count(*) AS n FROM timeline WHERE type = 'order.closed' GROUP BY order_id"
+        system,
+        "order",
+        "SELECT order_id, count(*) AS n FROM timeline WHERE type = 'order.closed' AND order_id = ANY($1::text[])"
+        " GROUP BY order_id",
+        ids,
     )
     for order, body in zip(orders, bodies, strict=True):
         oid = order["id"]

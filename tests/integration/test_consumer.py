@@ -11,11 +11,11 @@ from sqlalchemy import text
 from sqlmodel import func, select
 
 from shared.clock import FixedClock
-from shared.consumer import Consumer, Record
-from shared.contracts import MesEvent
-from shared.db import InboxMessage, ParkedMessage
+from shared.consumer import Consumer, Record, publish_rejections
+from shared.contracts import Envelope, MesEvent, MessageRejected, ShipmentTracked
+from shared.db import InboxMessage, OutboxMessage, ParkedMessage
 from shared.errors import Invalid, NotYet
-from shared.subscriptions import on_partner
+from shared.subscriptions import on_events, on_partner
 from shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 pytestmark = pytest.mark.integration
@@ -205,3 +205,32 @@ async def test_rejected_message_is_dead_lettered_at_once(units: UnitOfWorkFactor
         await broker.publish(mes("m1"), "mes.events")
     assert h.attempts["m1"] == 1
     assert h.dead[0][1]["x-dlq-reason"] == "rejected: carrier reported someone else's shipment"
+
+
+async def test_rejected_lifecycle_event_is_reported_on_its_order_once(units: UnitOfWorkFactory) -> None:
+    broker = KafkaBroker()
+    consumer = Consumer(
+        service="production", units=units, broker=broker, backoff=0.001, on_rejected=publish_rejections("production")
+    )
+
+    async def cannot_apply(event: Envelope, uow: UnitOfWork) -> None:
+        raise Invalid("work order cannot be made")
+
+    consumer.register(on_events("logistics.events", {"logistics.shipment_tracked": cannot_apply}))
+    tracked = ShipmentTracked(shipment_id="SH1", status="in_transit")
+    event = Envelope.new(tracked, source="logistics", order_id="SO1", clock=units.clock)
+    async with TestKafkaBroker(broker) as test_broker:
+        for _ in range(2):  # a redelivery is dead-lettered again, but reported once
+            await test_broker.publish(
+                event.model_dump_json().encode(),
+                "logistics.events",
+                key=b"SO1",
+                headers={"event-type": event.type},
+            )
+    async with units() as uow:
+        [row] = (await uow.session.exec(select(OutboxMessage))).all()
+    report = Envelope.model_validate_json(row.payload)
+    assert (report.type, report.order_id) == ("production.message_rejected", "SO1")
+    rejected = report.payload(MessageRejected)
+    assert rejected.rejected_type == "logistics.shipment_tracked" and rejected.rejected_id == str(event.id)
+    assert rejected.reason == "rejected: work order cannot be made"

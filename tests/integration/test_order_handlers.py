@@ -6,7 +6,8 @@ from sqlmodel import select
 from services.order import handlers
 from services.order.models import Order, TimelineEntry
 from shared.clock import FixedClock
-from shared.contracts import Envelope, OrderSettled, OrderTerms, ShipmentDelivered
+from shared.consumer import Rejection
+from shared.contracts import Envelope, MessageRejected, OrderSettled, OrderTerms, ShipmentDelivered
 from shared.db import OutboxMessage
 from shared.errors import NotYet
 from shared.unit_of_work import UnitOfWorkFactory
@@ -66,3 +67,30 @@ async def test_event_for_unknown_order_waits(units: UnitOfWorkFactory, clock: Fi
     with pytest.raises(NotYet):
         async with units() as uow:
             await handlers.on_lifecycle_event(event, uow)
+
+
+async def test_an_event_another_service_rejected_marks_the_order(units: UnitOfWorkFactory, clock: FixedClock) -> None:
+    async with units() as uow:
+        order, _ = await handlers.accept_order(OrderTerms.model_validate(order_body(1, today=clock.now().date())), uow)
+    rejected = MessageRejected(
+        event_type="production.message_rejected",
+        rejected_topic="order.events",
+        rejected_type="order.accepted",
+        reason="rejected: lines.0.product: must not contain NUL characters",
+    )
+    report = Envelope.new(rejected, source="production", order_id=order.id, clock=clock)
+    async with units() as uow:
+        await handlers.on_lifecycle_event(report, uow)
+    async with units() as uow:
+        marked = await uow.session.get(Order, order.id)
+    assert marked is not None and marked.status == "accepted"
+    assert marked.attention == "production could not apply order.accepted: " + rejected.reason
+
+    own = Rejection(order.id, "billing.events", "billing.invoice_issued", "e1", "failed 3 times: boom")
+    async with units() as uow:
+        await handlers.on_rejected(own, uow)
+    async with units() as uow:
+        marked = await uow.session.get(Order, order.id)
+    assert (
+        marked is not None and marked.attention == "order could not apply billing.invoice_issued: failed 3 times: boom"
+    )

@@ -1,6 +1,7 @@
 """Production handlers on a real database: one work order per line, readiness only when all complete."""
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 from sqlmodel import select
@@ -59,3 +60,25 @@ async def test_mes_event_for_unknown_work_order_waits(units: UnitOfWorkFactory, 
         async with units() as uow:
             await handlers.on_mes_event(mes(clock, "WO404", "started"), uow)
     assert waiting.value.key == "WO404"
+
+
+async def test_a_late_start_keeps_its_time_and_the_status(units: UnitOfWorkFactory, clock: FixedClock) -> None:
+    async with units() as uow:
+        await handlers.on_order_accepted(two_line_order(clock), uow)
+    async with units() as uow:
+        first = (await uow.session.exec(select(WorkOrder).where(WorkOrder.line_no == 1))).one()
+    started = mes(clock, first.id, "started")
+    clock.advance(timedelta(hours=3))
+    async with units() as uow:  # completed reaches us first
+        await handlers.on_mes_event(mes(clock, first.id, "completed", 12), uow)
+    async with units() as uow:
+        await handlers.on_mes_event(started, uow)
+    async with units() as uow:
+        again = await uow.session.get(WorkOrder, first.id)
+        rows = (await uow.session.exec(select(OutboxMessage).order_by(OutboxMessage.id))).all()
+    assert again is not None and again.status == "completed" and again.started_at == started.occurred_at
+    events = [Envelope.model_validate_json(r.payload) for r in rows]
+    assert [(e.type, e.occurred_at) for e in events[-2:]] == [
+        ("production.completed", clock.now()),
+        ("production.started", started.occurred_at),  # when it happened, not when it arrived
+    ]
