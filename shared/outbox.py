@@ -15,6 +15,7 @@ from sqlalchemy import func, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
+from shared.backoff import Backoff
 from shared.clock import Clock
 from shared.contracts import Envelope
 from shared.db import OutboxMessage, SessionFactory, transaction
@@ -85,14 +86,13 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Relay until cancelled; a failed round is retried after a pause, never skipped."""
-        pause = self.poll_seconds
+        backoff, failures = Backoff(self.poll_seconds * 2, 5.0), 0
         while True:
             try:
-                sent = await self.relay_once()
-                pause = self.poll_seconds
+                sent, pause, failures = await self.relay_once(), self.poll_seconds, 0
             except Exception:
                 log.exception("outbox relay round failed; retrying")
-                sent, pause = 0, min(pause * 2, 5.0)
+                sent, pause, failures = 0, backoff.delay(failures), failures + 1
             if sent < self.batch_size:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=pause)

@@ -147,14 +147,14 @@ async def test_batch_applies_in_one_transaction_or_falls_back_one_by_one(units: 
 async def test_parking_waits_out_a_database_outage(units: UnitOfWorkFactory) -> None:
     h = Harness(units)
     h.behaviour = lambda message, attempt: _wait_if(True)
-    store, failures = h.consumer._store_parked, [ConnectionRefusedError("database restarting")] * 2
+    store, failures = h.consumer.parking._store, [ConnectionRefusedError("database restarting")] * 2
 
     async def flaky_store(*args: object) -> None:
         if failures:
             raise failures.pop()
         await store(*args)  # type: ignore[arg-type]
 
-    h.consumer._store_parked = flaky_store  # type: ignore[method-assign]
+    h.consumer.parking._store = flaky_store  # type: ignore[method-assign]
     async with TestKafkaBroker(h.broker) as broker:
         await broker.publish(mes("early"), "mes.events")
     assert failures == [] and await parked(units) == 1

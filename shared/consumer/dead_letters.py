@@ -1,0 +1,107 @@
+"""Dead letters: a message that cannot be applied goes to `<topic>.dlq` with why and where it came from;
+if it was an order's lifecycle event, the order hears of it."""
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from faststream.kafka import KafkaBroker
+
+from shared.backoff import Backoff
+from shared.clock import Clock
+from shared.consumer.records import Record, peek_id
+from shared.contracts import MessageRejected, rejected_type
+from shared.fields import scrub
+from shared.topics import SERVICE_TOPICS, dlq, physical
+from shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger("gendan.consumer")
+
+MAX_DEAD_LETTER_BYTES = 900_000
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """An order's lifecycle event that went to the dead-letter topic instead of being applied."""
+
+    order_id: str
+    topic: str
+    event_type: str
+    event_id: str
+    reason: str
+
+    def as_event(self, service: str) -> MessageRejected:
+        """The report as `<service>.message_rejected`, with what came from outside made storable."""
+        return MessageRejected(
+            event_type=rejected_type(service),
+            rejected_topic=self.topic,
+            rejected_type=scrub(self.event_type, 500),
+            rejected_id=scrub(self.event_id, 500),
+            reason=scrub(self.reason, 500),
+        )
+
+
+RejectionHandler = Callable[[Rejection, UnitOfWork], Awaitable[None]]
+
+
+def publish_rejections(service: str) -> RejectionHandler:
+    """The usual report: `<service>.message_rejected` on the service's own topic, keyed by the order."""
+
+    async def publish(rejection: Rejection, uow: UnitOfWork) -> None:
+        uow.emit(rejection.as_event(service), order_id=rejection.order_id)
+
+    return publish
+
+
+@dataclass
+class DeadLetters:
+    """Publishes dead letters (until Kafka takes them) and reports rejected lifecycle events once."""
+
+    broker: KafkaBroker
+    units: UnitOfWorkFactory
+    group: Callable[[str], str]
+    backoff: Backoff
+    prefix: str = ""
+    on_rejected: RejectionHandler | None = None
+
+    @property
+    def clock(self) -> Clock:
+        return self.units.clock
+
+    async def reject(self, body: bytes, record: Record, reason: str) -> None:
+        """Dead-letter a message; if it was an order's lifecycle event, say so on the order (once)."""
+        await self.publish(body, record, reason)
+        if self.on_rejected is None or record.topic not in SERVICE_TOPICS or not record.key:
+            return
+        rejection = Rejection(record.key, record.topic, record.headers.get("event-type", ""), peek_id(body), reason)
+        try:
+            await self.backoff.until_done(lambda: self._report(rejection, record), log=log, what="rejection report")
+        except Exception:  # the dead letter holds the message; a failing report must not stop the partition
+            log.exception("could not report the rejected event of order %s", rejection.order_id)
+
+    async def _report(self, rejection: Rejection, record: Record) -> None:
+        assert self.on_rejected is not None
+        async with self.units() as uow:
+            if await uow.claim(f"{self.group(record.topic)}.rejected", record.position):
+                await self.on_rejected(rejection, uow)
+
+    async def publish(self, body: bytes, record: Record, reason: str) -> None:
+        """Publish to `<topic>.dlq` with the reason and origin in headers; retried until Kafka takes it."""
+        headers = {
+            **record.headers,
+            "x-dlq-reason": reason,
+            "x-original-topic": physical(record.topic, self.prefix),
+            "x-original-partition": str(record.partition),
+            "x-original-offset": str(record.offset),
+            "x-consumer-group": self.group(record.topic),
+            "x-failed-at": self.clock.now().isoformat(),
+        }
+        if len(body) > MAX_DEAD_LETTER_BYTES:  # the original fit the broker; with our headers it might not
+            body, headers["x-dlq-body-truncated"] = body[:MAX_DEAD_LETTER_BYTES], str(len(body))
+        key = record.key.encode() if record.key else None
+
+        async def send() -> None:
+            await self.broker.publish(body, physical(dlq(record.topic), self.prefix), key=key, headers=headers)
+
+        await self.backoff.until_done(send, log=log, what="dead-letter publish", retry_if=lambda _: True)
+        log.warning("dead-lettered %s@%s/%s: %s", record.topic, record.partition, record.offset, reason)
