@@ -8,12 +8,13 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.db import is_transient
-from shared.fields import clean_text
+from shared.fields import clean_text, scrub
 
 RETRY_AFTER_SECONDS = 5
 
@@ -41,27 +42,28 @@ class BodyLimit:
         declared = dict(scope["headers"]).get(b"content-length", b"0")
         if not declared.isdigit() or int(declared) > self.max_bytes:
             return await _answer(send, 413, f"request body over {self.max_bytes} bytes")
-        seen = 0
-        started = False
+        seen, refused = 0, False
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, refused
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
+                refused = True
                 raise BodyTooLarge
             return message
 
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        async def answered(message: Message) -> None:
+            # whatever the app makes of the aborted read (FastAPI: 400), the answer is 413
+            if not refused:
+                await send(message)
+            elif message["type"] == "http.response.start":
+                await _answer(send, 413, f"request body over {self.max_bytes} bytes")
 
         try:
-            await self.app(scope, counted, tracked)
+            await self.app(scope, counted, answered)
         except BodyTooLarge:
-            if not started:
-                await _answer(send, 413, f"request body over {self.max_bytes} bytes")
+            await _answer(send, 413, f"request body over {self.max_bytes} bytes")
 
 
 class CleanUrl:
@@ -84,6 +86,17 @@ class CleanUrl:
         await self.app(scope, receive, send)
 
 
+async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """422 naming each field at fault; the offending input is not echoed back (it may be huge or not encodable)."""
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        {"loc": [scrub(str(p), 200) if isinstance(p, str) else p for p in e["loc"]], "msg": scrub(e["msg"], 500)}
+        | {"type": e["type"]}
+        for e in exc.errors()[:50]
+    ]
+    return JSONResponse(status_code=422, content={"detail": problems})
+
+
 async def database_error(request: Request, exc: Exception) -> JSONResponse:
     """An outage is 503 with Retry-After; a value the database refuses is the caller's (422); else a bug."""
     assert isinstance(exc, DBAPIError)
@@ -95,7 +108,7 @@ async def database_error(request: Request, exc: Exception) -> JSONResponse:
         )
     state = str(getattr(exc.orig, "sqlstate", "") or "")
     if state.startswith("22"):  # data exception: out of range, bad encoding, ...
-        return JSONResponse(status_code=422, content={"detail": f"value refused by the database: {exc.orig}"})
+        return JSONResponse(status_code=422, content={"detail": "a value is out of range or not storable"})
     if state.startswith("23"):  # integrity constraint
         return JSONResponse(status_code=409, content={"detail": "conflicts with existing data"})
     raise exc
@@ -114,6 +127,7 @@ def install(app: Any, *, max_body_bytes: int) -> None:
     """Put the guards and error answers on a FastAPI app."""
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(CleanUrl)
+    app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(DBAPIError, database_error)
     for error in (OSError, TimeoutError):
         app.add_exception_handler(error, unavailable)

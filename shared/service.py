@@ -13,10 +13,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Request
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
+from pydantic import Field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared import housekeeping, http, migrations
+from shared import housekeeping, http, migrations, schemas
 from shared.broker import ensure_topics, make_broker
 from shared.clock import Clock, SystemClock
 from shared.consumer import Consumer, RejectionHandler, publish_rejections
@@ -66,6 +67,7 @@ def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 health = APIRouter(tags=["health"])
 
@@ -88,7 +90,7 @@ async def list_set_aside(runtime: RuntimeDep) -> list[SetAside]:
 
 @health.post("/outbox/set-aside/retry", tags=["operations"])
 async def retry_set_aside(
-    runtime: RuntimeDep, ids: Annotated[list[int] | None, Body(max_length=10_000)] = None
+    runtime: RuntimeDep, ids: Annotated[list[RowId] | None, Body(max_length=10_000)] = None
 ) -> dict[str, int]:
     """Put set-aside events (all, or the ids given) back in line once the cause is fixed."""
     return {"requeued": await runtime.relay.retry_set_aside(ids)}
@@ -101,11 +103,11 @@ async def asyncapi(runtime: RuntimeDep) -> dict[str, Any]:
 
 
 def asyncapi_document(runtime: Runtime) -> dict[str, Any]:
-    """What the service reads and writes on Kafka, as AsyncAPI 3."""
+    """What the service reads and writes on Kafka, as AsyncAPI 3: every message with its contract and version."""
     name = runtime.settings.service_name
     spec = AsyncAPI(runtime.broker, title=f"Gendan {name} service", version="0.1.0")
     document: dict[str, Any] = json.loads(spec.to_specification().to_json())
-    return document
+    return schemas.asyncapi_contracts(document, prefix=runtime.settings.topic_prefix)
 
 
 def build_runtime(spec: ServiceSpec, settings: ServiceSettings, clock: Clock) -> Runtime:
