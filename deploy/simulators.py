@@ -17,14 +17,15 @@ from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import Field
-from pydantic_settings import BaseSettings
 
 from shared import topics
+from shared.broker import make_broker
 from shared.clock import SystemClock
 from shared.contracts import (
     CarrierStatus,
     CarrierTracking,
     Envelope,
+    EventData,
     FinancePayment,
     InvoiceIssued,
     MesEvent,
@@ -35,14 +36,16 @@ from shared.contracts import (
     WmsEvent,
 )
 from shared.logs import setup_logging
+from shared.settings import ServiceSettings
+from shared.topics import physical
 
 log = logging.getLogger("gendan.simulators")
+Answer = Callable[[Envelope], Coroutine[Any, Any, None]]
 clock = SystemClock()
 
 
-class SimulatorSettings(BaseSettings):
-    kafka_bootstrap_servers: str = "127.0.0.1:9092"
-    topic_prefix: str = Field(default="", alias="GENDAN_TOPIC_PREFIX")
+class SimulatorSettings(ServiceSettings):
+    service_name: str = "simulators"
     sim_delay_seconds: float = Field(default=0.05, ge=0, description="Pause before each partner answer.")
     sim_jitter_seconds: float = Field(default=0.05, ge=0)
 
@@ -66,7 +69,7 @@ class Partners:
 
     async def send(self, topic: str, key: str, message: PartnerMessage) -> None:
         await self.broker.publish(
-            message.model_dump_json().encode(), self.settings.topic_prefix + topic, key=key.encode()
+            message.model_dump_json().encode(), physical(topic, self.settings.topic_prefix), key=key.encode()
         )
 
     def later(self, steps: Callable[[], Coroutine[Any, Any, None]]) -> None:
@@ -135,19 +138,19 @@ class Partners:
 
     def register(self) -> None:
         """Subscribe each partner to the events it answers."""
-        routes = {
-            topics.PRODUCTION_EVENTS: {"production.order_created": self.mes, "production.order_ready": self.wms},
-            topics.LOGISTICS_EVENTS: {"logistics.shipment_planned": self.carrier},
-            topics.BILLING_EVENTS: {"billing.invoice_issued": self.finance},
+        routes: dict[str, dict[type[EventData], Answer]] = {
+            topics.PRODUCTION_EVENTS: {ProductionOrderCreated: self.mes, ProductionOrderReady: self.wms},
+            topics.LOGISTICS_EVENTS: {ShipmentPlanned: self.carrier},
+            topics.BILLING_EVENTS: {InvoiceIssued: self.finance},
         }
         for topic, answers in routes.items():
-            self._subscribe(topic, answers)
+            self._subscribe(topic, {model.event_type: answer for model, answer in answers.items()})
 
-    def _subscribe(self, topic: str, answers: Mapping[str, Callable[[Envelope], Coroutine[Any, Any, None]]]) -> None:
+    def _subscribe(self, topic: str, answers: Mapping[str, Answer]) -> None:
         prefix = self.settings.topic_prefix
 
         @self.broker.subscriber(
-            prefix + topic,
+            physical(topic, prefix),
             group_id=f"{prefix}gendan-simulators.{topic}",
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.ACK,
@@ -161,7 +164,7 @@ class Partners:
 def build(settings: SimulatorSettings | None = None) -> FastStream:
     """The simulators as a FastStream app."""
     settings = settings or SimulatorSettings()
-    broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id="gendan-simulators", log_level=logging.DEBUG)
+    broker = make_broker(settings)
     Partners(broker, settings).register()
     return FastStream(broker)
 

@@ -4,10 +4,11 @@ Contracts change only by adding fields. Field descriptions flow into the AsyncAP
 """
 
 import builtins
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Literal, Self, TypeVar
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -42,6 +43,7 @@ class Contract(BaseModel):
 
 
 T = TypeVar("T", bound="EventData")
+D = TypeVar("D", bound="EventData", covariant=True)
 
 
 # --- the envelope -----------------------------------------------------------------------
@@ -92,19 +94,21 @@ class Envelope(Contract):
         )
 
     def payload(self, model: builtins.type[T]) -> T:
-        """The typed payload of this event."""
-        return model.model_validate(self.data)
+        """The typed payload of this event, read tolerantly (see EventData)."""
+        return model.model_validate(self.data, extra="ignore")
 
 
 class EventData(Contract):
     """Payload of one event type; `event_type` names it.
 
-    Tolerant reader: fields a newer producer added are ignored, so contracts can grow by adding
-    fields while older consumers still run."""
+    Tolerant reader: fields a newer producer added are ignored, at every depth (`Envelope.payload`
+    reads with extra="ignore", also for parts shared with intake such as order lines, which refuse
+    unknown fields when a person or partner sends them), so contracts can grow by adding fields
+    while older consumers still run."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    event_type: str = Field(default="", exclude=True)
+    event_type: ClassVar[str] = ""  # the envelope's `type`, e.g. "order.accepted": named here and nowhere else
     version: ClassVar[int] = 1  # the envelope's `version`; a breaking change is a new class with the next one
 
 
@@ -178,12 +182,12 @@ class OrderTerms(Contract):
 
 
 class OrderAccepted(EventData, OrderTerms):
-    event_type: str = Field(default="order.accepted", exclude=True)
+    event_type: ClassVar[str] = "order.accepted"
     total_amount: Money = Field(description="Sum of the lines.")
 
 
 class OrderClosed(EventData):
-    event_type: str = Field(default="order.closed", exclude=True)
+    event_type: ClassVar[str] = "order.closed"
     closed_at: Timestamp
 
 
@@ -191,7 +195,7 @@ class OrderClosed(EventData):
 
 
 class ProductionOrderCreated(EventData):
-    event_type: str = Field(default="production.order_created", exclude=True)
+    event_type: ClassVar[str] = "production.order_created"
     work_order_id: Ref
     line_no: LineNo
     product: Name
@@ -201,12 +205,12 @@ class ProductionOrderCreated(EventData):
 
 
 class ProductionStarted(EventData):
-    event_type: str = Field(default="production.started", exclude=True)
+    event_type: ClassVar[str] = "production.started"
     work_order_id: Ref
 
 
 class ProductionCompleted(EventData):
-    event_type: str = Field(default="production.completed", exclude=True)
+    event_type: ClassVar[str] = "production.completed"
     work_order_id: Ref
     good_quantity: Count
     scrap_quantity: Count
@@ -215,7 +219,7 @@ class ProductionCompleted(EventData):
 class ProductionOrderReady(EventData):
     """Every work order of the order is complete: the goods can go to the warehouse."""
 
-    event_type: str = Field(default="production.order_ready", exclude=True)
+    event_type: ClassVar[str] = "production.order_ready"
     work_order_ids: Annotated[list[Ref], Field(max_length=500)]
     quantity: Count
 
@@ -224,7 +228,7 @@ class ProductionOrderReady(EventData):
 
 
 class ShipmentPlanned(EventData):
-    event_type: str = Field(default="logistics.shipment_planned", exclude=True)
+    event_type: ClassVar[str] = "logistics.shipment_planned"
     shipment_id: Ref
     tracking_number: Ref
     carrier: Ref
@@ -234,14 +238,14 @@ class ShipmentPlanned(EventData):
 
 
 class ShipmentTracked(EventData):
-    event_type: str = Field(default="logistics.shipment_tracked", exclude=True)
+    event_type: ClassVar[str] = "logistics.shipment_tracked"
     shipment_id: Ref
     status: str = Field(pattern=r"^[a-z_]{1,32}$")
     location: OptionalText = ""
 
 
 class ShipmentDelivered(EventData):
-    event_type: str = Field(default="logistics.shipment_delivered", exclude=True)
+    event_type: ClassVar[str] = "logistics.shipment_delivered"
     shipment_id: Ref
     delivered_at: Timestamp
     received_quantity: Count
@@ -251,7 +255,7 @@ class ShipmentDelivered(EventData):
 
 
 class InvoiceIssued(EventData):
-    event_type: str = Field(default="billing.invoice_issued", exclude=True)
+    event_type: ClassVar[str] = "billing.invoice_issued"
     invoice_id: Ref
     invoice_number: Ref
     amount: Money
@@ -261,7 +265,7 @@ class InvoiceIssued(EventData):
 
 
 class PaymentReceived(EventData):
-    event_type: str = Field(default="billing.payment_received", exclude=True)
+    event_type: ClassVar[str] = "billing.payment_received"
     payment_id: MessageId
     invoice_number: Ref
     amount: Money
@@ -271,7 +275,7 @@ class PaymentReceived(EventData):
 class OrderSettled(EventData):
     """Every installment of the order is invoiced and paid."""
 
-    event_type: str = Field(default="billing.order_settled", exclude=True)
+    event_type: ClassVar[str] = "billing.order_settled"
     invoiced_total: Money
     paid_total: Money
 
@@ -279,7 +283,7 @@ class OrderSettled(EventData):
 class MessageRejected(EventData):
     """A lifecycle event of this order that the service could not apply; it went to `<topic>.dlq`.
 
-    Its type is `<service>.message_rejected`. The order service marks the order with it, so no
+    Published as `<service>.message_rejected`. The order service marks the order with it, so no
     order looks normal while one of its events sits in a dead-letter topic."""
 
     rejected_topic: Ref = Field(description="The topic the event was read from (without deployment prefix).")
@@ -288,31 +292,75 @@ class MessageRejected(EventData):
     reason: Text = Field(description="Why it could not be applied; the same reason is in the dead letter's headers.")
 
 
-REJECTING_SERVICES = ("production", "logistics", "billing")
+class ProductionMessageRejected(MessageRejected):
+    event_type: ClassVar[str] = "production.message_rejected"
 
 
-def rejected_type(service: str) -> str:
-    """The event type a service publishes when it dead-letters an order's event."""
-    return f"{service}.message_rejected"
+class LogisticsMessageRejected(MessageRejected):
+    event_type: ClassVar[str] = "logistics.message_rejected"
 
 
-EVENT_TYPES: dict[str, type[EventData]] = {rejected_type(s): MessageRejected for s in REJECTING_SERVICES} | {
-    model.model_fields["event_type"].default: model
-    for model in (
-        OrderAccepted,
-        OrderClosed,
-        ProductionOrderCreated,
-        ProductionStarted,
-        ProductionCompleted,
-        ProductionOrderReady,
-        ShipmentPlanned,
-        ShipmentTracked,
-        ShipmentDelivered,
-        InvoiceIssued,
-        PaymentReceived,
-        OrderSettled,
-    )
+class BillingMessageRejected(MessageRejected):
+    event_type: ClassVar[str] = "billing.message_rejected"
+
+
+REJECTED: dict[str, type[MessageRejected]] = {
+    "production": ProductionMessageRejected,
+    "logistics": LogisticsMessageRejected,
+    "billing": BillingMessageRejected,
 }
+"""The rejection report of each service that publishes one (the order service marks its orders itself)."""
+
+LIFECYCLE_EVENTS: tuple[type[EventData], ...] = (
+    OrderAccepted,
+    OrderClosed,
+    ProductionOrderCreated,
+    ProductionStarted,
+    ProductionCompleted,
+    ProductionOrderReady,
+    ShipmentPlanned,
+    ShipmentTracked,
+    ShipmentDelivered,
+    InvoiceIssued,
+    PaymentReceived,
+    OrderSettled,
+    *REJECTED.values(),
+)
+EVENT_TYPES: dict[str, type[EventData]] = {model.event_type: model for model in LIFECYCLE_EVENTS}
+
+
+@dataclass(frozen=True)
+class Event(Generic[D]):
+    """A lifecycle event as a handler receives it: the envelope, and its payload parsed once."""
+
+    envelope: Envelope
+    data: D
+
+    @property
+    def order_id(self) -> str:
+        return self.envelope.order_id
+
+    @property
+    def correlation_id(self) -> str:
+        return self.envelope.correlation_id
+
+    @property
+    def occurred_at(self) -> datetime:
+        return self.envelope.occurred_at
+
+    @property
+    def source(self) -> str:
+        return self.envelope.source
+
+    @staticmethod
+    def new(payload: T, *, source: str, order_id: str, clock: Clock) -> "Event[T]":
+        """A new event carrying `payload`."""
+        return Event(Envelope.new(payload, source=source, order_id=order_id, clock=clock), payload)
+
+    @staticmethod
+    def of(envelope: Envelope, model: builtins.type[T]) -> "Event[T]":
+        """An envelope with its payload parsed as `model`."""
+        return Event(envelope, envelope.payload(model))
 
 
 # --- partner messages -------------------------------------------------------------------

@@ -4,10 +4,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from shared.contracts import EVENT_TYPES, Envelope, PartnerMessage
+from shared.contracts import Envelope, Event, EventData, PartnerMessage
 from shared.unit_of_work import UnitOfWork
 
-EventHandler = Callable[[Envelope, UnitOfWork], Awaitable[None]]
+EventHandler = Callable[[Event[Any], UnitOfWork], Awaitable[None]]
 PartnerHandler = Callable[[Any, UnitOfWork], Awaitable[None]]
 
 
@@ -28,19 +28,21 @@ class Subscription:
     description: str = ""
 
 
-def on_events(topic: str, handlers: Mapping[str, EventHandler]) -> Subscription:
-    """Consume lifecycle events; types without a handler here are someone else's and skipped."""
-    unknown = set(handlers) - set(EVENT_TYPES)
-    assert not unknown, f"no contract for {unknown}"
+def on_events(topic: str, handlers: Mapping[type[EventData], EventHandler]) -> Subscription:
+    """Consume lifecycle events, each handler keyed by its contract; other types are someone else's and skipped.
+
+    The payload is validated once, here, and the handler receives it typed as `Event[Contract]`."""
+    by_type = {model.event_type: (model, handler) for model, handler in handlers.items()}
 
     def parse(body: bytes) -> Parsed:
-        event = Envelope.model_validate_json(body)
-        handler = handlers.get(event.type)
-        if handler is not None:
-            event.payload(EVENT_TYPES[event.type])  # validates the payload before anything runs
-        return Parsed(str(event.id), event, handler, event.correlation_id)
+        envelope = Envelope.model_validate_json(body)
+        if (known := by_type.get(envelope.type)) is None:
+            return Parsed(str(envelope.id), envelope, None, envelope.correlation_id)
+        model, handler = known
+        event = Event.of(envelope, model)
+        return Parsed(str(envelope.id), event, handler, envelope.correlation_id)
 
-    return Subscription(topic, parse, f"handles {', '.join(sorted(handlers))}")
+    return Subscription(topic, parse, f"handles {', '.join(sorted(by_type))}")
 
 
 def on_partner(topic: str, model: type[PartnerMessage], handler: PartnerHandler) -> Subscription:

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm.interfaces import ORMOption
 from sqlmodel import SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from shared.clock import Clock
 from shared.contracts import Envelope, EventData
@@ -64,14 +65,29 @@ class UnitOfWork:
         """`emit` bound to one order and flow, for handlers that raise several events."""
         return partial(self.emit, order_id=order_id, correlation_id=correlation_id)
 
+    async def get(self, model: type[M], key: str, *, lock: bool = False, options: Sequence[ORMOption] = ()) -> M | None:
+        """The row with primary key `key`, locked for this transaction when `lock`."""
+        return await self.session.get(model, key, with_for_update=lock, options=options)
+
     async def require(
         self, model: type[M], key: str, *, why: str, lock: bool = False, options: Sequence[ORMOption] = ()
     ) -> M:
         """The row with primary key `key`; if it is not there yet, the message waits for it (NotYet)."""
-        row = await self.session.get(model, key, with_for_update=lock, options=options)
+        row = await self.get(model, key, lock=lock, options=options)
         if row is None:
             raise NotYet(key, why)
         return row
+
+    async def all(self, query: SelectOfScalar[M], *, lock: bool = False) -> list[M]:
+        """The rows of a query; with `lock`, locked and read afresh (not a copy loaded before the lock)."""
+        if lock:
+            query = query.with_for_update().execution_options(populate_existing=True)
+        return list((await self.session.exec(query)).all())
+
+    async def first(self, query: SelectOfScalar[M], *, lock: bool = False) -> M | None:
+        """The first row of a query, or None; `lock` as in `all`."""
+        rows = await self.all(query.limit(1), lock=lock)
+        return rows[0] if rows else None
 
     def release(self, key: str) -> None:
         """Say that `key` now exists, so messages parked waiting for it are replayed after commit."""

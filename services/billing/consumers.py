@@ -2,11 +2,11 @@
 
 from services.billing import handlers
 from shared import topics
-from shared.contracts import FinancePayment
+from shared.contracts import FinancePayment, OrderAccepted, ShipmentDelivered
 from shared.subscriptions import Subscription, on_events, on_partner
 
 SUBSCRIPTIONS: list[Subscription] = [
-    on_events(topics.ORDER_EVENTS, {"order.accepted": handlers.on_order_accepted}),
-    on_events(topics.LOGISTICS_EVENTS, {"logistics.shipment_delivered": handlers.on_shipment_delivered}),
+    on_events(topics.ORDER_EVENTS, {OrderAccepted: handlers.on_order_accepted}),
+    on_events(topics.LOGISTICS_EVENTS, {ShipmentDelivered: handlers.on_shipment_delivered}),
     on_partner(topics.FINANCE_PAYMENTS, FinancePayment, handlers.on_finance_payment),
 ]

@@ -1,7 +1,9 @@
 """Billing rules: installment amounts, payment matching, settlement. Pure."""
 
 from collections.abc import Iterable
+from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
+from enum import StrEnum
 
 from shared.contracts import Installment, InstallmentTrigger, PaymentTerms
 
@@ -22,18 +24,40 @@ def due_on(terms: PaymentTerms, total: Decimal, trigger: InstallmentTrigger) -> 
     return [(n, i, a) for n, (i, a) in enumerate(installment_amounts(terms, total)) if i.trigger == trigger]
 
 
-def match(outstanding: Decimal, amount: Decimal) -> str:
+class InvoiceStatus(StrEnum):
+    OPEN = "open"
+    PARTLY_PAID = "partly_paid"
+    PAID = "paid"
+
+
+class Match(StrEnum):
+    EXACT = "exact"
+    PARTIAL = "partial"
+    OVER = "over"
+
+
+def invoice_number(order_id: str, installment: int) -> str:
+    """The invoice number of an installment (0-based): one per order and installment, so never issued twice."""
+    return f"INV-{order_id}-{installment + 1}"
+
+
+def due_date(issued: date, installment: Installment) -> date:
+    """When an installment's invoice falls due: its net days after issue."""
+    return issued + timedelta(days=installment.net_days)
+
+
+def match(outstanding: Decimal, amount: Decimal) -> Match:
     """How a payment matches what is still owed on its invoice."""
     if amount == outstanding:
-        return "exact"
-    return "partial" if amount < outstanding else "over"
+        return Match.EXACT
+    return Match.PARTIAL if amount < outstanding else Match.OVER
 
 
-def invoice_status(amount: Decimal, paid: Decimal) -> str:
+def invoice_status(amount: Decimal, paid: Decimal) -> InvoiceStatus:
     """Where an invoice stands after payments."""
     if paid >= amount:
-        return "paid"
-    return "partly_paid" if paid > 0 else "open"
+        return InvoiceStatus.PAID
+    return InvoiceStatus.PARTLY_PAID if paid > 0 else InvoiceStatus.OPEN
 
 
 def settled(terms: PaymentTerms, invoice_states: Iterable[tuple[Decimal, Decimal]]) -> bool:

@@ -1,6 +1,5 @@
 """Billing handlers: one small function per message."""
 
-from datetime import timedelta
 from decimal import Decimal
 
 from sqlmodel import col, select
@@ -8,7 +7,7 @@ from sqlmodel import col, select
 from services.billing import domain
 from services.billing.models import Account, Invoice, Payment
 from shared.contracts import (
-    Envelope,
+    Event,
     FinancePayment,
     InstallmentTrigger,
     InvoiceIssued,
@@ -16,6 +15,7 @@ from shared.contracts import (
     OrderSettled,
     PaymentReceived,
     PaymentTerms,
+    ShipmentDelivered,
 )
 from shared.errors import Invalid, NotYet
 from shared.unit_of_work import UnitOfWork
@@ -27,7 +27,7 @@ async def _issue(account: Account, trigger: InstallmentTrigger, uow: UnitOfWork)
     for n, installment, amount in domain.due_on(terms, account.total_amount, trigger):
         if n in issued:
             continue
-        number = f"INV-{account.order_id}-{n + 1}"
+        number = domain.invoice_number(account.order_id, n)
         invoice = Invoice(
             id=number,
             number=number,
@@ -38,8 +38,8 @@ async def _issue(account: Account, trigger: InstallmentTrigger, uow: UnitOfWork)
             paid_amount=Decimal(0),
             currency=account.currency,
             issued_at=uow.clock.now(),
-            due_date=uow.clock.now().date() + timedelta(days=installment.net_days),
-            status="open",
+            due_date=domain.due_date(uow.clock.now().date(), installment),
+            status=domain.InvoiceStatus.OPEN,
         )
         uow.session.add(invoice)
         event = InvoiceIssued(
@@ -55,17 +55,16 @@ async def _issue(account: Account, trigger: InstallmentTrigger, uow: UnitOfWork)
 
 
 async def _invoices(order_id: str, uow: UnitOfWork) -> list[Invoice]:
-    query = select(Invoice).where(Invoice.order_id == order_id).order_by(col(Invoice.installment))
-    return list((await uow.session.exec(query)).all())
+    return await uow.all(select(Invoice).where(Invoice.order_id == order_id).order_by(col(Invoice.installment)))
 
 
 async def _account(order_id: str, uow: UnitOfWork) -> Account:
     return await uow.require(Account, order_id, why="billing has not seen this order accepted yet", lock=True)
 
 
-async def on_order_accepted(event: Envelope, uow: UnitOfWork) -> None:
+async def on_order_accepted(event: Event[OrderAccepted], uow: UnitOfWork) -> None:
     """Open the receivable and invoice what falls due on acceptance (a deposit)."""
-    order = event.payload(OrderAccepted)
+    order = event.data
     account = Account(
         order_id=event.order_id,
         currency=order.currency,
@@ -78,7 +77,7 @@ async def on_order_accepted(event: Envelope, uow: UnitOfWork) -> None:
     uow.release(event.order_id)
 
 
-async def on_shipment_delivered(event: Envelope, uow: UnitOfWork) -> None:
+async def on_shipment_delivered(event: Event[ShipmentDelivered], uow: UnitOfWork) -> None:
     """Invoice what falls due on delivery."""
     await _issue(await _account(event.order_id, uow), InstallmentTrigger.DELIVERY, uow)
 
@@ -99,7 +98,7 @@ async def on_finance_payment(message: FinancePayment, uow: UnitOfWork) -> None:
 
 
 async def _invoice_paid_by(message: FinancePayment, uow: UnitOfWork) -> Invoice:
-    invoice = (await uow.session.exec(select(Invoice).where(Invoice.number == message.invoice_number))).first()
+    invoice = await uow.first(select(Invoice).where(Invoice.number == message.invoice_number))
     if invoice is None:  # finance may see the money before billing issues the invoice: wait for it
         raise NotYet(message.invoice_number, f"payment {message.message_id} for invoice not issued yet")
     if message.currency != invoice.currency:

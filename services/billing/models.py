@@ -54,3 +54,31 @@ class Payment(SQLModel, table=True):
     currency: str
     match: str
     received_at: datetime = timestamp()
+
+
+class InvoicePublic(SQLModel):
+    """An invoice as the API shows it."""
+
+    id: str
+    number: str
+    order_id: str
+    installment: int
+    trigger: str
+    amount: Decimal
+    paid_amount: Decimal
+    currency: str
+    issued_at: datetime
+    due_date: date
+    status: str
+
+
+class PaymentPublic(SQLModel):
+    """A payment as the API shows it."""
+
+    id: str
+    invoice_number: str
+    order_id: str
+    amount: Decimal
+    currency: str
+    match: str
+    received_at: datetime

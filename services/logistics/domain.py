@@ -2,6 +2,9 @@
 
 from datetime import date
 from decimal import Decimal
+from enum import StrEnum
+
+from shared.contracts import CarrierStatus
 
 HOME_COUNTRY = "CN"
 EXPRESS_MAX_KG = Decimal(30)
@@ -24,14 +27,36 @@ def carrier_for(mode: str) -> str:
     return CARRIERS[mode]
 
 
-# Carrier statuses in the order a shipment passes them; "exception" can happen at any point.
-PROGRESS = ("planned", "picked_up", "in_transit", "customs", "out_for_delivery", "delivered")
+class ShipmentStatus(StrEnum):
+    """Where a shipment stands: planned by us, then what its carrier last reported."""
+
+    PLANNED = "planned"
+    PICKED_UP = CarrierStatus.PICKED_UP.value
+    IN_TRANSIT = CarrierStatus.IN_TRANSIT.value
+    CUSTOMS = CarrierStatus.CUSTOMS.value
+    OUT_FOR_DELIVERY = CarrierStatus.OUT_FOR_DELIVERY.value
+    DELIVERED = CarrierStatus.DELIVERED.value
+    EXCEPTION = CarrierStatus.EXCEPTION.value
+
+
+# The statuses in the order a shipment passes them; "exception" can happen at any point.
+PROGRESS = tuple(s for s in ShipmentStatus if s != ShipmentStatus.EXCEPTION)
 
 
 def moves_forward(current: str, reported: str) -> bool:
     """Whether a scan tells something new: late scans of an earlier stage are ignored."""
-    if current == "delivered" or current == reported:
+    if current == ShipmentStatus.DELIVERED or current == reported:
         return False
-    if reported == "exception" or current == "exception":
+    if ShipmentStatus.EXCEPTION in (current, reported):
         return True
-    return PROGRESS.index(reported) > PROGRESS.index(current)
+    return PROGRESS.index(ShipmentStatus(reported)) > PROGRESS.index(ShipmentStatus(current))
+
+
+def ships_on(wms_type: str) -> bool:
+    """Goods are shipped once packed; receipts and picks change nothing yet."""
+    return wms_type == "packed"
+
+
+def needs_shipment(planned: int) -> bool:
+    """An order travels as one shipment: a second packing report plans nothing more."""
+    return planned == 0

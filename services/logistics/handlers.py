@@ -1,7 +1,5 @@
 """Logistics handlers: one small function per message."""
 
-from uuid import uuid4
-
 from sqlmodel import select
 
 from services.logistics import domain
@@ -9,7 +7,7 @@ from services.logistics.models import Consignment, Shipment
 from shared.contracts import (
     CarrierStatus,
     CarrierTracking,
-    Envelope,
+    Event,
     OrderAccepted,
     ShipmentDelivered,
     ShipmentPlanned,
@@ -17,12 +15,13 @@ from shared.contracts import (
     WmsEvent,
 )
 from shared.errors import Invalid, NotYet
+from shared.ids import new_id
 from shared.unit_of_work import UnitOfWork
 
 
-async def on_order_accepted(event: Envelope, uow: UnitOfWork) -> None:
+async def on_order_accepted(event: Event[OrderAccepted], uow: UnitOfWork) -> None:
     """Remember where and by when the order must arrive."""
-    order = event.payload(OrderAccepted)
+    order = event.data
     consignment = Consignment(
         order_id=event.order_id,
         delivery_date=order.delivery_date,
@@ -37,11 +36,12 @@ async def on_order_accepted(event: Envelope, uow: UnitOfWork) -> None:
 
 async def on_wms_event(message: WmsEvent, uow: UnitOfWork) -> None:
     """Packed goods get a shipment with a mode and carrier; other stock movements change nothing yet."""
-    if message.type != "packed":
+    if not domain.ships_on(message.type):
         return
     why = "goods packed for an order logistics has not seen accepted"
-    consignment = await uow.require(Consignment, message.order_id, why=why)
-    if (await uow.session.exec(select(Shipment).where(Shipment.order_id == message.order_id))).first():
+    consignment = await uow.require(Consignment, message.order_id, why=why, lock=True)
+    shipments = await uow.all(select(Shipment).where(Shipment.order_id == message.order_id))
+    if not domain.needs_shipment(len(shipments)):
         return
     mode = domain.choose_mode(
         today=uow.clock.now().date(),
@@ -50,12 +50,12 @@ async def on_wms_event(message: WmsEvent, uow: UnitOfWork) -> None:
         weight_kg=message.weight_kg,
     )
     shipment = Shipment(
-        id=f"SH{uuid4().hex[:16].upper()}",
+        id=new_id("SH"),
         order_id=message.order_id,
-        tracking_number=f"GD{uuid4().hex[:12].upper()}",
+        tracking_number=new_id("GD", 12),
         carrier=domain.carrier_for(mode),
         mode=mode,
-        status="planned",
+        status=domain.ShipmentStatus.PLANNED,
         packages=message.packages,
         weight_kg=message.weight_kg,
         planned_at=uow.clock.now(),
@@ -75,15 +75,15 @@ async def on_wms_event(message: WmsEvent, uow: UnitOfWork) -> None:
 
 async def on_carrier_tracking(message: CarrierTracking, uow: UnitOfWork) -> None:
     """A carrier scan: a new status is published; delivery is published once, with the received quantity."""
-    query = select(Shipment).where(Shipment.tracking_number == message.tracking_number).with_for_update()
-    shipment = (await uow.session.exec(query)).first()
+    query = select(Shipment).where(Shipment.tracking_number == message.tracking_number)
+    shipment = await uow.first(query, lock=True)
     if shipment is None:
         raise NotYet(message.tracking_number, "tracking event for a shipment not planned yet")
     if shipment.carrier != message.carrier:
         raise Invalid(f"carrier {message.carrier} reported shipment {shipment.id} of {shipment.carrier}")
     if not domain.moves_forward(shipment.status, message.status):
         return
-    consignment = await uow.session.get(Consignment, shipment.order_id)
+    consignment = await uow.get(Consignment, shipment.order_id)
     emit = uow.emitter(order_id=shipment.order_id, correlation_id=consignment.correlation_id if consignment else None)
     shipment.status = message.status
     if message.status != CarrierStatus.DELIVERED:

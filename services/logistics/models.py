@@ -38,3 +38,19 @@ class Shipment(SQLModel, table=True):
     planned_at: datetime = timestamp()
     delivered_at: datetime | None = timestamp(nullable=True)
     received_quantity: int | None = None
+
+
+class ShipmentPublic(SQLModel):
+    """A shipment as the API shows it."""
+
+    id: str
+    order_id: str
+    tracking_number: str
+    carrier: str
+    mode: str
+    status: str
+    packages: int
+    weight_kg: Decimal
+    planned_at: datetime
+    delivered_at: datetime | None
+    received_quantity: int | None

@@ -2,10 +2,10 @@
 
 from services.order import handlers
 from shared import topics
-from shared.contracts import EVENT_TYPES, ErpOrder
+from shared.contracts import LIFECYCLE_EVENTS, ErpOrder
 from shared.subscriptions import Subscription, on_events, on_partner
 
-FOREIGN_EVENTS = {t: handlers.on_lifecycle_event for t in EVENT_TYPES if not t.startswith("order.")}
+FOREIGN_EVENTS = {e: handlers.on_lifecycle_event for e in LIFECYCLE_EVENTS if not e.event_type.startswith("order.")}
 
 SUBSCRIPTIONS: list[Subscription] = [
     on_partner(topics.ERP_ORDERS, ErpOrder, handlers.on_erp_order),

@@ -1,39 +1,82 @@
 """Order rules: what can be taken in, how lifecycle events move an order's status, when it closes. Pure."""
 
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
 
-from shared.contracts import MessageRejected, OrderTerms
-
-STAGES = (
-    "accepted",
-    "in_production",
-    "produced",
-    "shipping",
-    "in_transit",
-    "delivered",
-    "closed",
+from shared.contracts import (
+    Event,
+    EventData,
+    MessageRejected,
+    OrderAccepted,
+    OrderClosed,
+    OrderSettled,
+    OrderTerms,
+    ProductionCompleted,
+    ProductionOrderCreated,
+    ProductionOrderReady,
+    ProductionStarted,
+    ShipmentDelivered,
+    ShipmentPlanned,
+    ShipmentTracked,
 )
 
-STAGE_OF_EVENT = {
-    "order.accepted": "accepted",
-    "production.order_created": "in_production",
-    "production.started": "in_production",
-    "production.completed": "in_production",
-    "production.order_ready": "produced",
-    "logistics.shipment_planned": "shipping",
-    "logistics.shipment_tracked": "in_transit",
-    "logistics.shipment_delivered": "delivered",
-    "order.closed": "closed",
+
+class OrderStatus(StrEnum):
+    """The fulfilment stages, in the order an order passes them."""
+
+    ACCEPTED = "accepted"
+    IN_PRODUCTION = "in_production"
+    PRODUCED = "produced"
+    SHIPPING = "shipping"
+    IN_TRANSIT = "in_transit"
+    DELIVERED = "delivered"
+    CLOSED = "closed"
+
+
+STAGES = tuple(OrderStatus)
+
+STAGE_OF_EVENT: dict[type[EventData], OrderStatus] = {
+    OrderAccepted: OrderStatus.ACCEPTED,
+    ProductionOrderCreated: OrderStatus.IN_PRODUCTION,
+    ProductionStarted: OrderStatus.IN_PRODUCTION,
+    ProductionCompleted: OrderStatus.IN_PRODUCTION,
+    ProductionOrderReady: OrderStatus.PRODUCED,
+    ShipmentPlanned: OrderStatus.SHIPPING,
+    ShipmentTracked: OrderStatus.IN_TRANSIT,
+    ShipmentDelivered: OrderStatus.DELIVERED,
+    OrderClosed: OrderStatus.CLOSED,
 }
 
 
-def advance(status: str, event_type: str) -> str:
+def advance(status: str, data: EventData) -> OrderStatus:
     """The furthest fulfilment stage reached: events of different services may arrive in any order.
 
     Receivables do not move the status (a deposit is invoiced before production starts); the
     order records when it was settled separately."""
-    stage = STAGE_OF_EVENT.get(event_type, status)
-    return max(status, stage, key=STAGES.index)
+    current = OrderStatus(status)
+    return max(current, STAGE_OF_EVENT.get(type(data), current), key=STAGES.index)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What an event tells about an order besides its stage."""
+
+    delivered_at: datetime | None = None
+    settled_at: datetime | None = None
+    attention: str | None = None
+
+
+def facts(event: Event[EventData]) -> Facts:
+    """The facts an event of another service brings: delivery, settlement, or an event it could not apply."""
+    data = event.data
+    if isinstance(data, ShipmentDelivered):
+        return Facts(delivered_at=event.occurred_at)
+    if isinstance(data, OrderSettled):
+        return Facts(settled_at=event.occurred_at)
+    if isinstance(data, MessageRejected):
+        return Facts(attention=attention(data, event.source))
+    return Facts()
 
 
 def can_close(*, delivered: bool, settled: bool, closed: bool) -> bool:

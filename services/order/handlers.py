@@ -1,16 +1,14 @@
 """Order handlers: one small function per command or event."""
 
-from uuid import uuid4
-
 from sqlalchemy.orm import defer
 from sqlmodel import select
 
 from services.order import domain
 from services.order.models import Order, TimelineEntry
 from shared.consumer import Rejection
-from shared.contracts import Envelope, ErpOrder, MessageRejected, OrderAccepted, OrderClosed, OrderTerms
+from shared.contracts import Envelope, ErpOrder, Event, EventData, OrderAccepted, OrderClosed, OrderTerms
 from shared.errors import Invalid
-from shared.fields import scrub
+from shared.ids import new_id
 from shared.unit_of_work import UnitOfWork
 
 
@@ -46,14 +44,14 @@ async def accept_order(terms: OrderTerms, uow: UnitOfWork) -> tuple[Order, bool]
     if problem := domain.intake_problem(terms, today=now.date()):
         raise OrderRejected(problem)
     order = Order(
-        id=f"SO{uuid4().hex[:16].upper()}",
+        id=new_id("SO"),
         customer=terms.customer,
         external_ref=terms.external_ref,
         currency=terms.currency,
         delivery_date=terms.delivery_date,
         total_amount=terms.compute_total(),
         terms=terms.model_dump(mode="json"),
-        status="accepted",
+        status=domain.OrderStatus.ACCEPTED,
         created_at=now,
         updated_at=now,
     )
@@ -69,25 +67,25 @@ async def on_erp_order(message: ErpOrder, uow: UnitOfWork) -> None:
     await accept_order(terms, uow)
 
 
-async def on_lifecycle_event(event: Envelope, uow: UnitOfWork) -> None:
+async def on_lifecycle_event(event: Event[EventData], uow: UnitOfWork) -> None:
     """Any service's event: add it to the timeline, move the status, close when delivered and paid."""
-    why = f"{event.type} for an order not taken in yet"
+    why = f"{event.envelope.type} for an order not taken in yet"
     terms_unread = defer(Order.terms)  # type: ignore[arg-type]  # the order's terms are not needed here
     order = await uow.require(Order, event.order_id, why=why, lock=True, options=[terms_unread])
-    _record(uow, event)
-    order.status = domain.advance(order.status, event.type)
+    _record(uow, event.envelope)
+    order.status = domain.advance(order.status, event.data)
     order.updated_at = uow.clock.now()
-    if event.type.endswith(".message_rejected"):
-        _mark(order, domain.attention(event.payload(MessageRejected), event.source), uow)
-    if event.type == "logistics.shipment_delivered":
-        order.delivered_at = event.occurred_at
-    if event.type == "billing.order_settled":
-        order.settled_at = event.occurred_at
+    found = domain.facts(event)
+    order.delivered_at = found.delivered_at or order.delivered_at
+    order.settled_at = found.settled_at or order.settled_at
+    if found.attention:
+        _mark(order, found.attention, uow)
     closed = order.closed_at is not None
     if domain.can_close(delivered=order.delivered_at is not None, settled=order.settled_at is not None, closed=closed):
         order.closed_at = uow.clock.now()
-        order.status = "closed"
-        _record(uow, uow.emit(OrderClosed(closed_at=order.closed_at), order_id=order.id, cause=event))
+        order.status = domain.OrderStatus.CLOSED
+        closing = uow.emit(OrderClosed(closed_at=order.closed_at), order_id=order.id, cause=event.envelope)
+        _record(uow, closing)
 
 
 def _mark(order: Order, attention: str, uow: UnitOfWork) -> None:
@@ -96,12 +94,5 @@ def _mark(order: Order, attention: str, uow: UnitOfWork) -> None:
 
 async def on_rejected(rejection: Rejection, uow: UnitOfWork) -> None:
     """This service could not apply one of an order's events: the order shows it."""
-    order = await uow.session.get(Order, rejection.order_id, with_for_update=True)
-    if order is not None:
-        rejected = MessageRejected(
-            rejected_topic=rejection.topic,
-            rejected_type=scrub(rejection.event_type, 500),
-            rejected_id=scrub(rejection.event_id, 500),
-            reason=scrub(rejection.reason, 500),
-        )
-        _mark(order, domain.attention(rejected, "order"), uow)
+    if order := await uow.get(Order, rejection.order_id, lock=True):
+        _mark(order, domain.attention(rejection.as_event(), "order"), uow)

@@ -2,10 +2,10 @@
 
 from services.production import handlers
 from shared import topics
-from shared.contracts import MesEvent
+from shared.contracts import MesEvent, OrderAccepted
 from shared.subscriptions import Subscription, on_events, on_partner
 
 SUBSCRIPTIONS: list[Subscription] = [
-    on_events(topics.ORDER_EVENTS, {"order.accepted": handlers.on_order_accepted}),
+    on_events(topics.ORDER_EVENTS, {OrderAccepted: handlers.on_order_accepted}),
     on_partner(topics.MES_EVENTS, MesEvent, handlers.on_mes_event),
 ]

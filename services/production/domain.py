@@ -1,9 +1,16 @@
-"""Production rules: planning a work order back from the delivery date, and order readiness. Pure."""
+"""Production rules: planning a work order back from the delivery date, MES progress, order readiness. Pure."""
 
 from collections.abc import Iterable
 from datetime import date, timedelta
+from enum import StrEnum
 
 SHIPPING_BUFFER = timedelta(days=5)
+
+
+class WorkOrderStatus(StrEnum):
+    PLANNED = "planned"
+    STARTED = "started"
+    COMPLETED = "completed"
 
 
 def planned_completion(delivery_date: date, buffer: timedelta = SHIPPING_BUFFER) -> date:
@@ -11,21 +18,21 @@ def planned_completion(delivery_date: date, buffer: timedelta = SHIPPING_BUFFER)
     return delivery_date - buffer
 
 
-def next_status(current: str, mes_type: str) -> str | None:
-    """The work order status an MES event leads to, or None when it changes nothing."""
-    if mes_type == "started" and current == "planned":
-        return "started"
-    if mes_type == "completed" and current in ("planned", "started"):
-        return "completed"
+def next_status(current: str, mes_type: str) -> WorkOrderStatus | None:
+    """The work order status an MES event leads to, or None when it changes nothing (never backwards)."""
+    if mes_type == "started" and current == WorkOrderStatus.PLANNED:
+        return WorkOrderStatus.STARTED
+    if mes_type == "completed" and current in (WorkOrderStatus.PLANNED, WorkOrderStatus.STARTED):
+        return WorkOrderStatus.COMPLETED
     return None
 
 
 def late_start(current: str, mes_type: str, *, start_known: bool) -> bool:
     """A `started` that arrives after `completed`: the status stays, but the start time is still recorded."""
-    return mes_type == "started" and current == "completed" and not start_known
+    return mes_type == "started" and current == WorkOrderStatus.COMPLETED and not start_known
 
 
 def order_ready(statuses: Iterable[str]) -> bool:
     """An order is ready for the warehouse when every work order of it is complete."""
     statuses = list(statuses)
-    return bool(statuses) and all(s == "completed" for s in statuses)
+    return bool(statuses) and all(s == WorkOrderStatus.COMPLETED for s in statuses)

@@ -28,3 +28,21 @@ class WorkOrder(SQLModel, table=True):
     created_at: datetime = timestamp()
     started_at: datetime | None = timestamp(nullable=True)
     completed_at: datetime | None = timestamp(nullable=True)
+
+
+class WorkOrderPublic(SQLModel):
+    """A work order as the API shows it."""
+
+    id: str
+    order_id: str
+    line_no: int
+    product: str
+    quantity: int
+    kind: str
+    status: str
+    planned_completion: date
+    good_quantity: int
+    scrap_quantity: int
+    created_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None

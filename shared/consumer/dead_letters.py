@@ -10,7 +10,7 @@ from faststream.kafka import KafkaBroker
 from shared.backoff import Backoff
 from shared.clock import Clock
 from shared.consumer.records import Record, peek_id
-from shared.contracts import MessageRejected, rejected_type
+from shared.contracts import REJECTED, MessageRejected
 from shared.fields import scrub
 from shared.topics import SERVICE_TOPICS, dlq, physical
 from shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -30,10 +30,9 @@ class Rejection:
     event_id: str
     reason: str
 
-    def as_event(self, service: str) -> MessageRejected:
-        """The report as `<service>.message_rejected`, with what came from outside made storable."""
-        return MessageRejected(
-            event_type=rejected_type(service),
+    def as_event(self, model: type[MessageRejected] = MessageRejected) -> MessageRejected:
+        """The report as an event (e.g. `production.message_rejected`), what came from outside made storable."""
+        return model(
             rejected_topic=self.topic,
             rejected_type=scrub(self.event_type, 500),
             rejected_id=scrub(self.event_id, 500),
@@ -48,7 +47,7 @@ def publish_rejections(service: str) -> RejectionHandler:
     """The usual report: `<service>.message_rejected` on the service's own topic, keyed by the order."""
 
     async def publish(rejection: Rejection, uow: UnitOfWork) -> None:
-        uow.emit(rejection.as_event(service), order_id=rejection.order_id)
+        uow.emit(rejection.as_event(REJECTED[service]), order_id=rejection.order_id)
 
     return publish
 

@@ -1,6 +1,7 @@
 """Billing handlers on a real database: installments, matching, settlement, out-of-order delivery."""
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -8,7 +9,7 @@ from sqlmodel import select
 from services.billing import handlers
 from services.billing.models import Invoice
 from shared.clock import FixedClock
-from shared.contracts import Envelope, FinancePayment, OrderAccepted, OrderTerms, ShipmentDelivered
+from shared.contracts import Event, FinancePayment, OrderAccepted, OrderTerms, ShipmentDelivered
 from shared.db import OutboxMessage
 from shared.errors import Invalid, NotYet
 from shared.unit_of_work import UnitOfWorkFactory
@@ -18,16 +19,16 @@ pytestmark = pytest.mark.integration
 SERVICE = "billing"
 
 
-def accepted(clock: FixedClock, terms: dict | None = None) -> Envelope:
+def accepted(clock: FixedClock, terms: dict | None = None) -> Event[Any]:
     body = order_body(1, terms=terms or DEPOSIT_30_70)
     order = OrderTerms.model_validate(body)
     payload = OrderAccepted(**order.model_dump(), total_amount=order.compute_total())
-    return Envelope.new(payload, source="order", order_id="SO1", clock=clock)
+    return Event.new(payload, source="order", order_id="SO1", clock=clock)
 
 
-def delivered(clock: FixedClock) -> Envelope:
+def delivered(clock: FixedClock) -> Event[Any]:
     payload = ShipmentDelivered(shipment_id="SH1", delivered_at=clock.now(), received_quantity=11)
-    return Envelope.new(payload, source="logistics", order_id="SO1", clock=clock)
+    return Event.new(payload, source="logistics", order_id="SO1", clock=clock)
 
 
 def payment(clock: FixedClock, invoice: str, amount: str, pid: str) -> FinancePayment:

@@ -12,7 +12,7 @@ from sqlmodel import func, select
 
 from shared.clock import FixedClock
 from shared.consumer import Consumer, Record, publish_rejections
-from shared.contracts import Envelope, MesEvent, MessageRejected, ShipmentTracked
+from shared.contracts import Envelope, Event, MesEvent, MessageRejected, ShipmentTracked
 from shared.db import InboxMessage, OutboxMessage, ParkedMessage
 from shared.errors import Invalid, NotYet
 from shared.subscriptions import on_events, on_partner
@@ -213,10 +213,10 @@ async def test_rejected_lifecycle_event_is_reported_on_its_order_once(units: Uni
         service="production", units=units, broker=broker, backoff=0.001, on_rejected=publish_rejections("production")
     )
 
-    async def cannot_apply(event: Envelope, uow: UnitOfWork) -> None:
+    async def cannot_apply(event: Event[ShipmentTracked], uow: UnitOfWork) -> None:
         raise Invalid("work order cannot be made")
 
-    consumer.register(on_events("logistics.events", {"logistics.shipment_tracked": cannot_apply}))
+    consumer.register(on_events("logistics.events", {ShipmentTracked: cannot_apply}))
     tracked = ShipmentTracked(shipment_id="SH1", status="in_transit")
     event = Envelope.new(tracked, source="logistics", order_id="SO1", clock=units.clock)
     async with TestKafkaBroker(broker) as test_broker:

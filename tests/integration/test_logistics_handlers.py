@@ -1,12 +1,14 @@
 """Logistics handlers on a real database: planning, carrier scope, delivery published once."""
 
+from typing import Any
+
 import pytest
 from sqlmodel import select
 
 from services.logistics import handlers
 from services.logistics.models import Shipment
 from shared.clock import FixedClock
-from shared.contracts import CarrierTracking, Envelope, OrderAccepted, OrderTerms, WmsEvent
+from shared.contracts import CarrierTracking, Event, OrderAccepted, OrderTerms, WmsEvent
 from shared.db import OutboxMessage
 from shared.errors import Invalid, NotYet
 from shared.unit_of_work import UnitOfWorkFactory
@@ -16,10 +18,10 @@ pytestmark = pytest.mark.integration
 SERVICE = "logistics"
 
 
-def accepted(clock: FixedClock) -> Envelope:
+def accepted(clock: FixedClock) -> Event[Any]:
     terms = OrderTerms.model_validate(order_body(4))
     payload = OrderAccepted(**terms.model_dump(), total_amount=terms.compute_total())
-    return Envelope.new(payload, source="order", order_id="SO1", clock=clock)
+    return Event.new(payload, source="order", order_id="SO1", clock=clock)
 
 
 def packed(clock: FixedClock, kg: str = "400") -> WmsEvent:

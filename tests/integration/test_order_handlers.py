@@ -7,7 +7,7 @@ from services.order import handlers
 from services.order.models import Order, TimelineEntry
 from shared.clock import FixedClock
 from shared.consumer import Rejection
-from shared.contracts import Envelope, MessageRejected, OrderSettled, OrderTerms, ShipmentDelivered
+from shared.contracts import Event, OrderSettled, OrderTerms, ProductionMessageRejected, ShipmentDelivered
 from shared.db import OutboxMessage
 from shared.errors import NotYet
 from shared.unit_of_work import UnitOfWorkFactory
@@ -40,17 +40,15 @@ async def test_order_closes_once_when_delivered_and_settled_in_any_order(
     async with units() as uow:
         terms = OrderTerms.model_validate(order_body(3, today=clock.now().date()))
         order, _ = await handlers.accept_order(terms, uow)
-    settled = Envelope.new(
-        OrderSettled(invoiced_total=1, paid_total=1), source="billing", order_id=order.id, clock=clock
-    )
-    delivered = Envelope.new(
+    settled = Event.new(OrderSettled(invoiced_total=1, paid_total=1), source="billing", order_id=order.id, clock=clock)
+    delivered = Event.new(
         ShipmentDelivered(shipment_id="SH1", delivered_at=clock.now(), received_quantity=13),
         source="logistics",
         order_id=order.id,
         clock=clock,
     )
     first, second = (settled, delivered) if settled_first else (delivered, settled)
-    late = Envelope.new(OrderSettled(invoiced_total=1, paid_total=1), source="billing", order_id=order.id, clock=clock)
+    late = Event.new(OrderSettled(invoiced_total=1, paid_total=1), source="billing", order_id=order.id, clock=clock)
     for event in (first, second, late):
         async with units() as uow:
             await handlers.on_lifecycle_event(event, uow)
@@ -59,11 +57,11 @@ async def test_order_closes_once_when_delivered_and_settled_in_any_order(
         stored = await uow.session.get(Order, order.id)
         types = (await uow.session.exec(select(TimelineEntry.type).order_by(TimelineEntry.id))).all()
     assert stored is not None and stored.status == "closed" and stored.closed_at is not None
-    assert types == ["order.accepted", first.type, second.type, "order.closed", late.type]
+    assert types == ["order.accepted", first.envelope.type, second.envelope.type, "order.closed", late.envelope.type]
 
 
 async def test_event_for_unknown_order_waits(units: UnitOfWorkFactory, clock: FixedClock) -> None:
-    event = Envelope.new(OrderSettled(invoiced_total=1, paid_total=1), source="billing", order_id="SO404", clock=clock)
+    event = Event.new(OrderSettled(invoiced_total=1, paid_total=1), source="billing", order_id="SO404", clock=clock)
     with pytest.raises(NotYet):
         async with units() as uow:
             await handlers.on_lifecycle_event(event, uow)
@@ -72,13 +70,12 @@ async def test_event_for_unknown_order_waits(units: UnitOfWorkFactory, clock: Fi
 async def test_an_event_another_service_rejected_marks_the_order(units: UnitOfWorkFactory, clock: FixedClock) -> None:
     async with units() as uow:
         order, _ = await handlers.accept_order(OrderTerms.model_validate(order_body(1, today=clock.now().date())), uow)
-    rejected = MessageRejected(
-        event_type="production.message_rejected",
+    rejected = ProductionMessageRejected(
         rejected_topic="order.events",
         rejected_type="order.accepted",
         reason="rejected: lines.0.product: must not contain NUL characters",
     )
-    report = Envelope.new(rejected, source="production", order_id=order.id, clock=clock)
+    report = Event.new(rejected, source="production", order_id=order.id, clock=clock)
     async with units() as uow:
         await handlers.on_lifecycle_event(report, uow)
     async with units() as uow:

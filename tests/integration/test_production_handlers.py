@@ -2,6 +2,7 @@
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -9,7 +10,7 @@ from sqlmodel import select
 from services.production import handlers
 from services.production.models import WorkOrder
 from shared.clock import FixedClock
-from shared.contracts import Envelope, MesEvent, OrderAccepted, OrderTerms
+from shared.contracts import Envelope, Event, MesEvent, OrderAccepted, OrderTerms
 from shared.db import OutboxMessage
 from shared.errors import NotYet
 from shared.unit_of_work import UnitOfWorkFactory
@@ -19,11 +20,11 @@ pytestmark = pytest.mark.integration
 SERVICE = "production"
 
 
-def two_line_order(clock: FixedClock) -> Envelope:
+def two_line_order(clock: FixedClock) -> Event[Any]:
     body = order_body(2)
     body["lines"].append({"line_no": 2, "product": "GX-bought", "quantity": 5, "unit_price": "1", "make_or_buy": "buy"})
     terms = OrderTerms.model_validate(body)
-    return Envelope.new(
+    return Event.new(
         OrderAccepted(**terms.model_dump(), total_amount=terms.compute_total()),
         source="order",
         order_id="SO1",
