@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test test-unit demo up servers servers-down bench lint format clean
+.PHONY: install test test-unit demo up servers servers-down bench lint format schemas clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ servers-down:
 
 bench: install  ## benchmark: the system against a raw aiokafka + asyncpg baseline
 	$(BIN)/python -m tests.benchmark
+
+schemas: install  ## (re)write docs/schemas/ from the contracts; refuses a breaking change within a version
+	$(BIN)/python -m shared.schemas
 
 lint: install  ## ruff (lint and format) and mypy
 	$(BIN)/ruff check .
