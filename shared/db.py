@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Identity, LargeBinary, Numeric, Text
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Identity, Index, LargeBinary, Numeric, Text, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -51,6 +51,7 @@ class OutboxMessage(SQLModel, table=True):
     A row Kafka refuses for good is set aside (`failed_at`, `failure`): kept, counted, retried on request."""
 
     __tablename__ = "outbox"
+    __table_args__ = (Index("outbox_unsent", "id", postgresql_where=text("sent_at IS NULL AND failed_at IS NULL")),)
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
     event_id: UUID = Field(unique=True)
