@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Generic, Literal, Self, TypeVar
-from uuid import UUID, uuid4
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -31,6 +31,7 @@ from shared.fields import (
     Timestamp,
     Weight,
 )
+from shared.kinds import Cause, Role, Severity, Stage
 
 MAX_ORDER_JSON_BYTES = 256 * 1024
 LineNo = Annotated[int, Field(ge=1, le=10_000)]
@@ -43,6 +44,7 @@ class Contract(BaseModel):
 
 
 T = TypeVar("T", bound="EventData")
+E = TypeVar("E", bound="EventData")
 D = TypeVar("D", bound="EventData", covariant=True)
 
 
@@ -292,24 +294,127 @@ class MessageRejected(EventData):
     reason: Text = Field(description="Why it could not be applied; the same reason is in the dead letter's headers.")
 
 
-class ProductionMessageRejected(MessageRejected):
-    event_type: ClassVar[str] = "production.message_rejected"
+def _per_service(base: builtins.type[E], action: str, services: tuple[str, ...]) -> dict[str, builtins.type[E]]:
+    """One event class per service for a shape every service publishes, e.g. `production.exception_raised`."""
+    return {
+        service: builtins.type(
+            f"{service.title()}{base.__name__}",
+            (base,),
+            {
+                "__annotations__": {"event_type": ClassVar[str]},
+                "event_type": f"{service}.{action}",
+                "__doc__": base.__doc__,
+                "__module__": __name__,
+            },
+        )
+        for service in services
+    }
 
 
-class LogisticsMessageRejected(MessageRejected):
-    event_type: ClassVar[str] = "logistics.message_rejected"
-
-
-class BillingMessageRejected(MessageRejected):
-    event_type: ClassVar[str] = "billing.message_rejected"
-
-
-REJECTED: dict[str, type[MessageRejected]] = {
-    "production": ProductionMessageRejected,
-    "logistics": LogisticsMessageRejected,
-    "billing": BillingMessageRejected,
-}
+REJECTED = _per_service(MessageRejected, "message_rejected", ("production", "logistics", "billing"))
 """The rejection report of each service that publishes one (the order service marks its orders itself)."""
+ProductionMessageRejected = REJECTED["production"]
+
+
+# --- exceptions -------------------------------------------------------------------------
+
+SERVICES = ("order", "production", "logistics", "billing")
+UNASSIGNED = "unassigned"
+"""The order id of an exception no order is known for yet (a payment naming no invoice we issued)."""
+
+FactKey = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z_]+$")]
+FactValue = OptionalText | int | Decimal | bool | None
+KindName = Annotated[str, Field(pattern=r"^[a-z]+\.[a-z_]+$", max_length=64)]
+SubjectType = Literal["order", "work_order", "shipment", "invoice", "payment", "message"]
+
+
+def exception_id(service: str, kind: str, subject_type: str, subject_id: str) -> str:
+    """The stable id of a condition: raising the same condition again is the same exception."""
+    return str(uuid5(NAMESPACE_URL, f"gendan:exception:{service}:{kind}:{subject_type}:{subject_id}"))
+
+
+class ExceptionRaised(EventData):
+    """Something went wrong with an order, raised by the service that owns the fact.
+
+    Published as `<service>.exception_raised`, keyed by the order id. Raising the same condition
+    (service, kind, subject) again is the same exception (same `exception_id`): it is published
+    again only when it had been resolved and came back. `kind` is one of the registered kinds
+    (`shared/kinds.py`, listed in the AsyncAPI document) with its default severity, owner and deadline."""
+
+    exception_id: Ref = Field(description="Stable id of (service, kind, subject).")
+    stage: Stage
+    kind: KindName = Field(description="What went wrong, e.g. logistics.carrier_damage.")
+    severity: Severity
+    owner: Role = Field(description="Whose job it is to chase it.")
+    subject_type: SubjectType
+    subject_id: Ref = Field(description="The work order, shipment, invoice, payment or message it is about.")
+    title: Text = Field(description="One sentence a merchandiser reads.")
+    facts: Annotated[dict[FactKey, FactValue], Field(max_length=20)] = Field(
+        default_factory=dict, description="The facts behind it, e.g. the carrier's own words."
+    )
+    action: Text = Field(description="The suggested next step.")
+    cause: Cause = Field(description="Who the delay or defect is attributed to.")
+    raised_at: Timestamp
+    due_by: Timestamp = Field(description="When it is escalated if still open.")
+
+
+class ExceptionUpdated(ExceptionRaised):
+    """An open exception whose severity, sentence or facts changed: its whole current state.
+
+    Published as `<service>.exception_updated`."""
+
+
+class ExceptionResolved(EventData):
+    """An exception that is over: the condition cleared (by: system) or a person closed it.
+
+    Published as `<service>.exception_resolved`."""
+
+    exception_id: Ref
+    kind: KindName
+    subject_type: SubjectType
+    subject_id: Ref
+    resolved_at: Timestamp
+    by: Name = Field(description="`system` when the condition cleared by itself, else the person.")
+    reason: Text
+
+
+RAISED = _per_service(ExceptionRaised, "exception_raised", SERVICES)
+UPDATED = _per_service(ExceptionUpdated, "exception_updated", SERVICES)
+RESOLVED = _per_service(ExceptionResolved, "exception_resolved", SERVICES)
+
+
+class ExceptionAction(StrEnum):
+    ACKNOWLEDGE = "acknowledge"
+    ASSIGN = "assign"
+    COMMENT = "comment"
+    SNOOZE = "snooze"
+    RESOLVE = "resolve"
+
+
+class OrderExceptionActed(EventData):
+    """A person acted on an exception on the board; the owning service stops re-raising what a person resolved."""
+
+    event_type: ClassVar[str] = "order.exception_acted"
+    exception_id: Ref
+    service: Annotated[str, Field(pattern=r"^[a-z]+$", max_length=32)] = Field(description="The owning service.")
+    action: ExceptionAction
+    by: Name
+    at: Timestamp
+    owner: Name | None = None
+    note: OptionalText = ""
+    until: Timestamp | None = Field(default=None, description="Snoozed until.")
+
+
+class OrderExceptionEscalated(EventData):
+    """An exception still open past its deadline went up one level."""
+
+    event_type: ClassVar[str] = "order.exception_escalated"
+    exception_id: Ref
+    kind: KindName
+    level: Annotated[int, Field(ge=1, le=100)]
+    severity: Severity
+    due_by: Timestamp
+
 
 LIFECYCLE_EVENTS: tuple[type[EventData], ...] = (
     OrderAccepted,
@@ -324,7 +429,12 @@ LIFECYCLE_EVENTS: tuple[type[EventData], ...] = (
     InvoiceIssued,
     PaymentReceived,
     OrderSettled,
+    OrderExceptionActed,
+    OrderExceptionEscalated,
     *REJECTED.values(),
+    *RAISED.values(),
+    *UPDATED.values(),
+    *RESOLVED.values(),
 )
 EVENT_TYPES: dict[str, type[EventData]] = {model.event_type: model for model in LIFECYCLE_EVENTS}
 
@@ -406,6 +516,14 @@ class CarrierStatus(StrEnum):
     EXCEPTION = "exception"
 
 
+class CarrierException(StrEnum):
+    DELAY = "delay"
+    DAMAGE = "damage"
+    LOSS = "loss"
+    FAILED_DELIVERY = "failed_delivery"
+    OTHER = "other"
+
+
 class CarrierTracking(PartnerMessage):
     """A tracking event from a carrier on `carrier.tracking` (or its webhook)."""
 
@@ -414,6 +532,10 @@ class CarrierTracking(PartnerMessage):
     status: CarrierStatus
     location: OptionalText = ""
     received_quantity: Count | None = None
+    exception_code: CarrierException | None = Field(
+        default=None, description="With status `exception`: what happened (else `other`)."
+    )
+    remark: OptionalText = Field(default="", description="The carrier's own words, kept with any exception.")
 
 
 class FinancePayment(PartnerMessage):

@@ -92,6 +92,26 @@ class ParkedMessage(SQLModel, table=True):
     parked_at: datetime = timestamp()
 
 
+class ExceptionRecord(SQLModel, table=True):
+    """An exception this service raised: open until its condition clears or a person resolves it."""
+
+    __tablename__ = "exceptions"
+
+    id: str = Field(primary_key=True)
+    order_id: str = Field(index=True)
+    kind: str
+    subject_type: str
+    subject_id: str = ""
+    severity: str = ""
+    title: str = Field(default="", sa_column=Column(Text, nullable=False))
+    facts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    open: bool = Field(default=True, index=True)
+    closed_by_person: bool = False
+    raised_at: datetime = timestamp()
+    due_by: datetime = timestamp()
+    resolved_at: datetime | None = timestamp(nullable=True)
+
+
 # SQLSTATE classes that mean "try again": connection exceptions (08), transaction rollbacks such
 # as deadlocks and serialization failures (40), insufficient resources (53), operator
 # intervention like a server starting up or shutting down (57), system errors (58), lock

@@ -4,12 +4,13 @@ Both middlewares are plain ASGI, so they act before FastAPI reads or parses anyt
 """
 
 import json
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import unquote_to_bytes
 
-from fastapi import Request
+from fastapi import Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import AfterValidator, StringConstraints
 from sqlalchemy.exc import DBAPIError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -17,6 +18,13 @@ from shared.db import is_transient
 from shared.fields import clean_text, scrub
 
 RETRY_AFTER_SECONDS = 5
+
+Actor = Annotated[
+    str,
+    Header(alias="X-Actor", description="Who is acting (a person's login) until authentication exists."),
+    StringConstraints(min_length=1, max_length=200),
+    AfterValidator(clean_text),
+]
 
 
 async def _answer(send: Send, status: int, detail: str) -> None:

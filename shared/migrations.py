@@ -113,3 +113,24 @@ def drop_outbox_set_aside() -> None:
     op.create_index("outbox_unsent", "outbox", ["id"], postgresql_where=sa.text("sent_at IS NULL"))
     op.drop_column("outbox", "failure")
     op.drop_column("outbox", "failed_at")
+
+
+def create_exceptions_table() -> None:
+    """The exceptions a service raised (ExceptionRecord)."""
+    ts = sa.DateTime(timezone=True)
+    op.create_table(
+        "exceptions",
+        sa.Column("id", sa.String, primary_key=True),
+        sa.Column("order_id", sa.String, nullable=False, index=True),
+        sa.Column("kind", sa.String, nullable=False),
+        sa.Column("subject_type", sa.String, nullable=False),
+        sa.Column("subject_id", sa.String, nullable=False),
+        sa.Column("severity", sa.String, nullable=False),
+        sa.Column("title", sa.Text, nullable=False),
+        sa.Column("facts", sa.JSON, nullable=False),
+        sa.Column("open", sa.Boolean, nullable=False, index=True),
+        sa.Column("closed_by_person", sa.Boolean, nullable=False),
+        sa.Column("raised_at", ts, nullable=False),
+        sa.Column("due_by", ts, nullable=False),
+        sa.Column("resolved_at", ts, nullable=True),
+    )

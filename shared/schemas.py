@@ -36,7 +36,9 @@ from shared.contracts import (
     MesEvent,
     PartnerMessage,
     WmsEvent,
+    exception_id,
 )
+from shared.kinds import KINDS
 
 Schema = dict[str, Any]
 
@@ -132,8 +134,71 @@ PAYLOAD_EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "billing.order_settled": {"invoiced_total": "10140.00", "paid_total": "10140.00"},
     "billing.message_rejected": REJECTION,
+    "order.exception_acted": {
+        "exception_id": "5d1c1b0e-7f7a-5b43-9d7e-0c1f2a3b4c5d",
+        "service": "logistics",
+        "action": "assign",
+        "by": "li.wei",
+        "at": "2027-02-25T09:30:00+08:00",
+        "owner": "zhang.min",
+        "note": "Zhang Min follows up with the carrier.",
+    },
+    "order.exception_escalated": {
+        "exception_id": "5d1c1b0e-7f7a-5b43-9d7e-0c1f2a3b4c5d",
+        "kind": "logistics.carrier_damage",
+        "level": 1,
+        "severity": "critical",
+        "due_by": "2027-02-25T13:30:00+08:00",
+    },
 }
 """An example `data` of each event type, in the lifecycle of one order."""
+
+EXCEPTION_EXAMPLES: dict[str, dict[str, Any]] = {
+    "order": {"kind": "order.past_due", "stage": "order", "subject_type": "order", "subject_id": ORDER_ID},
+    "production": {
+        "kind": "production.no_mes_report",
+        "stage": "production",
+        "subject_type": "work_order",
+        "subject_id": WORK_ORDER_ID,
+    },
+    "logistics": {
+        "kind": "logistics.carrier_damage",
+        "stage": "logistics",
+        "subject_type": "shipment",
+        "subject_id": SHIPMENT_ID,
+    },
+    "billing": {
+        "kind": "billing.payment_overdue",
+        "stage": "billing",
+        "subject_type": "invoice",
+        "subject_id": INVOICE_NUMBER,
+    },
+}
+for _service, _subject in EXCEPTION_EXAMPLES.items():
+    _kind = KINDS[_subject["kind"]]
+    _raised = {
+        "exception_id": exception_id(_service, _subject["kind"], _subject["subject_type"], _subject["subject_id"]),
+        **_subject,
+        "severity": _kind.severity.value,
+        "owner": _kind.owner.value,
+        "title": _kind.meaning,
+        "facts": {"reported_by": "example"},
+        "action": _kind.action,
+        "cause": _kind.cause.value,
+        "raised_at": "2027-02-25T08:00:00+08:00",
+        "due_by": "2027-02-25T12:00:00+08:00",
+    }
+    PAYLOAD_EXAMPLES[f"{_service}.exception_raised"] = _raised
+    PAYLOAD_EXAMPLES[f"{_service}.exception_updated"] = {**_raised, "facts": {"reported_by": "example", "again": True}}
+    PAYLOAD_EXAMPLES[f"{_service}.exception_resolved"] = {
+        "exception_id": _raised["exception_id"],
+        "kind": _subject["kind"],
+        "subject_type": _subject["subject_type"],
+        "subject_id": _subject["subject_id"],
+        "resolved_at": "2027-02-25T10:00:00+08:00",
+        "by": "system",
+        "reason": "the condition cleared",
+    }
 
 PARTNER_EXAMPLES: dict[str, dict[str, Any]] = {
     topics.ERP_ORDERS: {"message_id": "erp-2027-000731", "occurred_at": OCCURRED_AT, **ORDER_TERMS},
@@ -513,7 +578,24 @@ def asyncapi_contracts(document: Schema, prefix: str = "") -> Schema:
             schema = {k: v for k, v in inline(message.schema()).items() if k != "$schema"}
             components.setdefault("schemas", {})[message.key] = schema
             components.setdefault("messages", {})[message.key] = asyncapi_message(message, schema)
+    document.setdefault("info", {})["x-exception-kinds"] = exception_kinds()
     return document
+
+
+def exception_kinds() -> Schema:
+    """The registry of exception kinds, as the `kind` of every `*.exception_*` event may name them."""
+    return {
+        k.name: {
+            "stage": k.stage.value,
+            "severity": k.severity.value,
+            "owner": k.owner.value,
+            "deadline_hours": k.deadline.total_seconds() / 3600,
+            "cause": k.cause.value,
+            "meaning": k.meaning,
+            "action": k.action,
+        }
+        for k in KINDS.values()
+    }
 
 
 def asyncapi_message(message: Message, schema: Schema) -> Schema:

@@ -3,7 +3,7 @@
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -23,12 +23,14 @@ from shared.clock import Clock, SystemClock
 from shared.consumer import Consumer, RejectionHandler, publish_rejections
 from shared.contracts import Envelope
 from shared.db import SessionFactory, make_engine, make_session_factory
+from shared.exceptions import messages_waiting
 from shared.logs import setup_logging
 from shared.outbox import OutboxRelay, SetAside
 from shared.settings import ServiceSettings
 from shared.subscriptions import Subscription
 from shared.topics import physical
 from shared.unit_of_work import UnitOfWorkFactory
+from shared.watcher import Rule, Watcher
 
 log = logging.getLogger("gendan.service")
 
@@ -44,6 +46,8 @@ class ServiceSpec:
     subscriptions: Sequence[Subscription]
     routers: Sequence[APIRouter] = ()
     on_rejected: RejectionHandler | None = None  # default: publish `<name>.message_rejected`
+    rules: Callable[[Any], Sequence[Rule]] = lambda settings: ()  # the service's time-based exception rules
+    background: Sequence[Callable[["Runtime"], Coroutine[Any, Any, None]]] = ()  # more tasks to run while it runs
 
 
 @dataclass
@@ -58,6 +62,7 @@ class Runtime:
     broker: KafkaBroker
     relay: OutboxRelay
     consumer: Consumer
+    watcher: Watcher
     tasks: list["asyncio.Task[None]"] = field(default_factory=list)
 
 
@@ -142,7 +147,9 @@ def build_runtime(spec: ServiceSpec, settings: ServiceSettings, clock: Clock) ->
         description=f"Lifecycle events of the {spec.name} service, keyed by order id.",
         schema=Envelope,
     )
-    return Runtime(settings, clock, engine, sessions, units, broker, relay, consumer)
+    waiting = messages_waiting(timedelta(hours=settings.message_waiting_hours))
+    watcher = Watcher(units, [waiting, *spec.rules(settings)], every=settings.watch_seconds)
+    return Runtime(settings, clock, engine, sessions, units, broker, relay, consumer, watcher)
 
 
 def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -162,6 +169,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None, clock
         runtime.tasks = [
             asyncio.create_task(runtime.relay.run(), name="outbox-relay"),
             asyncio.create_task(runtime.consumer.sweep(), name="parked-sweep"),
+            asyncio.create_task(runtime.watcher.run(), name="watcher"),
+            *(asyncio.create_task(task(runtime), name=task.__name__) for task in spec.background),
             asyncio.create_task(
                 housekeeping.run(
                     runtime.sessions,

@@ -31,6 +31,10 @@ class ServiceSettings(BaseSettings):
     park_timeout_hours: float = Field(
         default=168, gt=0, description="How long an early message may wait before it is dead-lettered."
     )
+    watch_seconds: float = Field(default=60, gt=0, description="How often the time-based exception rules run.")
+    message_waiting_hours: float = Field(
+        default=1, gt=0, description="How long a message may wait for something unknown before it is an exception."
+    )
     retry_backoff_seconds: float = 0.2
     retry_backoff_max_seconds: float = 10.0
     outbox_retention_hours: float = Field(default=24, gt=0, description="How long sent events stay in the outbox.")

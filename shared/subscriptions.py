@@ -4,6 +4,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
+
 from shared.contracts import Envelope, Event, EventData, PartnerMessage
 from shared.unit_of_work import UnitOfWork
 
@@ -26,6 +28,7 @@ class Subscription:
     topic: str
     parse: Callable[[bytes], Parsed]
     description: str = ""
+    contracts: tuple[type[BaseModel], ...] = ()  # what it applies: event payloads, or the partner contract
 
 
 def on_events(topic: str, handlers: Mapping[type[EventData], EventHandler]) -> Subscription:
@@ -42,7 +45,7 @@ def on_events(topic: str, handlers: Mapping[type[EventData], EventHandler]) -> S
         event = Event.of(envelope, model)
         return Parsed(str(envelope.id), event, handler, envelope.correlation_id)
 
-    return Subscription(topic, parse, f"handles {', '.join(sorted(by_type))}")
+    return Subscription(topic, parse, f"handles {', '.join(sorted(by_type))}", tuple(handlers))
 
 
 def on_partner(topic: str, model: type[PartnerMessage], handler: PartnerHandler) -> Subscription:
@@ -52,4 +55,4 @@ def on_partner(topic: str, model: type[PartnerMessage], handler: PartnerHandler)
         message = model.model_validate_json(body)
         return Parsed(message.message_id, message, handler)
 
-    return Subscription(topic, parse, model.__doc__ or "")
+    return Subscription(topic, parse, model.__doc__ or "", (model,))

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from services.billing import handlers
 from services.billing.api import router
 from services.billing.consumers import SUBSCRIPTIONS
 from services.billing.settings import BillingSettings
@@ -15,4 +16,5 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     subscriptions=SUBSCRIPTIONS,
     routers=[router],
+    rules=handlers.rules,
 )

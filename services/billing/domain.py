@@ -30,6 +30,18 @@ class InvoiceStatus(StrEnum):
     PAID = "paid"
 
 
+class PaymentStatus(StrEnum):
+    APPLIED = "applied"
+    UNAPPLIED = "unapplied"
+
+
+class PaymentProblem(StrEnum):
+    """Why a payment is not applied yet."""
+
+    UNMATCHED = "unmatched"
+    CURRENCY_MISMATCH = "currency_mismatch"
+
+
 class Match(StrEnum):
     EXACT = "exact"
     PARTIAL = "partial"

@@ -1,12 +1,16 @@
 """Billing handlers: one small function per message."""
 
+from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlmodel import col, select
 
 from services.billing import domain
 from services.billing.models import Account, Invoice, Payment
+from services.billing.settings import BillingSettings
 from shared.contracts import (
+    UNASSIGNED,
     Event,
     FinancePayment,
     InstallmentTrigger,
@@ -17,8 +21,9 @@ from shared.contracts import (
     PaymentTerms,
     ShipmentDelivered,
 )
-from shared.errors import Invalid, NotYet
+from shared.exceptions import SYSTEM, raise_exception, resolve_exception
 from shared.unit_of_work import UnitOfWork
+from shared.watcher import Rule
 
 
 async def _issue(account: Account, trigger: InstallmentTrigger, uow: UnitOfWork) -> None:
@@ -51,7 +56,10 @@ async def _issue(account: Account, trigger: InstallmentTrigger, uow: UnitOfWork)
             trigger=trigger,
         )
         uow.emit(event, order_id=account.order_id, correlation_id=account.correlation_id)
-        uow.release(number)  # a payment that came first waits for this number
+        for early in await uow.all(
+            select(Payment).where(Payment.invoice_number == number, Payment.problem == domain.PaymentProblem.UNMATCHED)
+        ):
+            await apply_payment(early, invoice, account, uow)  # the money came before the invoice
 
 
 async def _invoices(order_id: str, uow: UnitOfWork) -> list[Invoice]:
@@ -83,42 +91,134 @@ async def on_shipment_delivered(event: Event[ShipmentDelivered], uow: UnitOfWork
 
 
 async def on_finance_payment(message: FinancePayment, uow: UnitOfWork) -> None:
-    """Match a payment to its invoice; the last one paying the order in full settles it."""
-    invoice = await _invoice_paid_by(message, uow)
-    account = await _account(invoice.order_id, uow)
-    await uow.session.refresh(invoice)  # read again under the account's lock
+    """Keep every payment; apply it to the invoice it names, or keep it unapplied until someone can."""
+    if await uow.get(Payment, message.message_id) is not None:
+        return  # the same payment again changes nothing
+    payment = Payment(
+        id=message.message_id,
+        invoice_number=message.invoice_number,
+        order_id=UNASSIGNED,
+        amount=message.amount,
+        currency=message.currency,
+        status=domain.PaymentStatus.UNAPPLIED,
+        problem=domain.PaymentProblem.UNMATCHED,
+        received_at=message.occurred_at,
+        recorded_at=uow.clock.now(),
+    )
+    uow.session.add(payment)
+    invoice = await uow.first(select(Invoice).where(Invoice.number == message.invoice_number))
+    if invoice is not None:  # else it waits: applied when that invoice is issued, or by a person
+        account = await _account(invoice.order_id, uow)
+        await uow.session.refresh(invoice)  # read again under the account's lock
+        await apply_payment(payment, invoice, account, uow)
+
+
+async def apply_payment(
+    payment: Payment, invoice: Invoice, account: Account, uow: UnitOfWork, by: str = SYSTEM
+) -> bool:
+    """Apply a kept payment to an invoice (under the account's lock); False when the currencies differ."""
     emit = uow.emitter(order_id=invoice.order_id, correlation_id=account.correlation_id)
-    emit(_apply(message, invoice, uow), occurred_at=message.occurred_at)
+    payment.order_id = invoice.order_id
+    subject: dict[str, Any] = {"subject_type": "payment", "subject_id": payment.id}
+    if payment.currency != invoice.currency:
+        payment.problem = domain.PaymentProblem.CURRENCY_MISMATCH
+        await raise_exception(
+            uow,
+            kind_name="billing.currency_mismatch",
+            order_id=invoice.order_id,
+            title=f"Payment {payment.id} of {payment.amount} {payment.currency} for invoice {invoice.number}"
+            f" in {invoice.currency}",
+            facts={"invoice": invoice.number, "amount": payment.amount, "currency": payment.currency},
+            **subject,
+        )
+        return False
+    matched = domain.match(invoice.amount - invoice.paid_amount, payment.amount)
+    payment.invoice_number, payment.match, payment.problem = invoice.number, matched, None
+    payment.status, payment.applied_at, payment.applied_by = domain.PaymentStatus.APPLIED, uow.clock.now(), by
+    invoice.paid_amount += payment.amount
+    invoice.status = domain.invoice_status(invoice.amount, invoice.paid_amount)
+    received = PaymentReceived(
+        payment_id=payment.id, invoice_number=invoice.number, amount=payment.amount, match=matched
+    )
+    emit(received, occurred_at=payment.received_at)
+    await resolve_exception(
+        uow, kind_name="billing.unmatched_payment", reason=f"applied to invoice {invoice.number}", by=by, **subject
+    )
+    await _consequences(invoice, account, matched, uow)
+    return True
+
+
+async def _consequences(invoice: Invoice, account: Account, matched: domain.Match, uow: UnitOfWork) -> None:
+    """What a payment applied to an invoice leads to: an overpayment, an overdue cleared, the order settled."""
+    subject: dict[str, Any] = {"subject_type": "invoice", "subject_id": invoice.id}
+    if matched == domain.Match.OVER:
+        over = invoice.paid_amount - invoice.amount
+        await raise_exception(
+            uow,
+            kind_name="billing.overpayment",
+            order_id=invoice.order_id,
+            title=f"Invoice {invoice.number} overpaid by {over} {invoice.currency}",
+            facts={"invoice": invoice.number, "overpaid": over, "currency": invoice.currency},
+            **subject,
+        )
+    if invoice.status == domain.InvoiceStatus.PAID:
+        await resolve_exception(uow, kind_name="billing.payment_overdue", reason="paid in full", **subject)
     invoices = await _invoices(invoice.order_id, uow)
     terms = PaymentTerms.model_validate(account.terms)
     if account.settled_at is None and domain.settled(terms, ((i.amount, i.paid_amount) for i in invoices)):
         account.settled_at = uow.clock.now()
         total = sum((i.amount for i in invoices), Decimal(0))
-        emit(OrderSettled(invoiced_total=total, paid_total=sum((i.paid_amount for i in invoices), Decimal(0))))
+        paid = sum((i.paid_amount for i in invoices), Decimal(0))
+        uow.emit(
+            OrderSettled(invoiced_total=total, paid_total=paid),
+            order_id=invoice.order_id,
+            correlation_id=account.correlation_id,
+        )
 
 
-async def _invoice_paid_by(message: FinancePayment, uow: UnitOfWork) -> Invoice:
-    invoice = await uow.first(select(Invoice).where(Invoice.number == message.invoice_number))
-    if invoice is None:  # finance may see the money before billing issues the invoice: wait for it
-        raise NotYet(message.invoice_number, f"payment {message.message_id} for invoice not issued yet")
-    if message.currency != invoice.currency:
-        raise Invalid(f"payment in {message.currency} for invoice in {invoice.currency}")
-    return invoice
+def overdue_invoices() -> Rule:
+    """Watch rule: an invoice past its due date and not paid in full."""
+
+    async def overdue_invoices(uow: UnitOfWork) -> None:
+        today = uow.clock.now().date()
+        query = select(Invoice).where(Invoice.status != domain.InvoiceStatus.PAID, col(Invoice.due_date) < today)
+        for invoice in await uow.all(query):
+            owed = invoice.amount - invoice.paid_amount
+            await raise_exception(
+                uow,
+                kind_name="billing.payment_overdue",
+                order_id=invoice.order_id,
+                subject_type="invoice",
+                subject_id=invoice.id,
+                title=f"Invoice {invoice.number}: {owed} {invoice.currency} overdue since {invoice.due_date}",
+                facts={"invoice": invoice.number, "owed": owed, "due_date": invoice.due_date.isoformat()},
+            )
+
+    return overdue_invoices
 
 
-def _apply(message: FinancePayment, invoice: Invoice, uow: UnitOfWork) -> PaymentReceived:
-    """Record the payment against the invoice; returns the event saying how it matched."""
-    matched = domain.match(invoice.amount - invoice.paid_amount, message.amount)
-    payment = Payment(
-        id=message.message_id,
-        invoice_number=invoice.number,
-        order_id=invoice.order_id,
-        amount=message.amount,
-        currency=message.currency,
-        match=matched,
-        received_at=message.occurred_at,
-    )
-    uow.session.add(payment)
-    invoice.paid_amount += message.amount
-    invoice.status = domain.invoice_status(invoice.amount, invoice.paid_amount)
-    return PaymentReceived(payment_id=payment.id, invoice_number=invoice.number, amount=payment.amount, match=matched)
+def unmatched_payments(limit: timedelta) -> Rule:
+    """Watch rule: a payment that has named no invoice we issued for longer than `limit` (unapplied cash)."""
+
+    async def unmatched_payments(uow: UnitOfWork) -> None:
+        query = select(Payment).where(
+            Payment.problem == domain.PaymentProblem.UNMATCHED, col(Payment.recorded_at) < uow.clock.now() - limit
+        )
+        for payment in await uow.all(query):
+            await raise_exception(
+                uow,
+                kind_name="billing.unmatched_payment",
+                order_id=UNASSIGNED,
+                subject_type="payment",
+                subject_id=payment.id,
+                title=f"Payment {payment.id} of {payment.amount} {payment.currency} names invoice"
+                f" {payment.invoice_number}, which billing never issued",
+                facts={"named_invoice": payment.invoice_number, "amount": payment.amount, "currency": payment.currency},
+            )
+
+    return unmatched_payments
+
+
+def rules(settings: BillingSettings) -> list[Rule]:
+    """The billing service's time-based exception rules."""
+    return [overdue_invoices(), unmatched_payments(timedelta(hours=settings.unmatched_payment_hours))]

@@ -43,7 +43,7 @@ class Invoice(SQLModel, table=True):
 
 
 class Payment(SQLModel, table=True):
-    """A payment reported by finance, matched to an invoice."""
+    """A payment reported by finance: applied to an invoice, or kept unapplied until it can be."""
 
     __tablename__ = "payments"
 
@@ -52,8 +52,13 @@ class Payment(SQLModel, table=True):
     order_id: str = Field(index=True)
     amount: Decimal = money()
     currency: str
-    match: str
+    match: str | None = None
+    status: str = Field(index=True)
+    problem: str | None = None
     received_at: datetime = timestamp()
+    recorded_at: datetime = timestamp()
+    applied_at: datetime | None = timestamp(nullable=True)
+    applied_by: str | None = None
 
 
 class InvoicePublic(SQLModel):
@@ -80,5 +85,9 @@ class PaymentPublic(SQLModel):
     order_id: str
     amount: Decimal
     currency: str
-    match: str
+    match: str | None
+    status: str
+    problem: str | None
     received_at: datetime
+    applied_at: datetime | None
+    applied_by: str | None

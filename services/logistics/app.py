@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from services.logistics import handlers
 from services.logistics.api import router
 from services.logistics.consumers import SUBSCRIPTIONS
 from services.logistics.settings import LogisticsSettings
@@ -15,4 +16,5 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     subscriptions=SUBSCRIPTIONS,
     routers=[router],
+    rules=handlers.rules,
 )

@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from shared.contracts import CarrierStatus
+from shared.contracts import CarrierException, CarrierStatus
 
 HOME_COUNTRY = "CN"
 EXPRESS_MAX_KG = Decimal(30)
@@ -60,3 +60,32 @@ def ships_on(wms_type: str) -> bool:
 def needs_shipment(planned: int) -> bool:
     """An order travels as one shipment: a second packing report plans nothing more."""
     return planned == 0
+
+
+# Statuses in which a shipment is on its way and its carrier should be scanning it.
+MOVING = (ShipmentStatus.PICKED_UP, ShipmentStatus.IN_TRANSIT, ShipmentStatus.CUSTOMS, ShipmentStatus.OUT_FOR_DELIVERY)
+
+EXCEPTION_KINDS = {
+    CarrierException.DELAY: "logistics.carrier_delay",
+    CarrierException.DAMAGE: "logistics.carrier_damage",
+    CarrierException.LOSS: "logistics.carrier_loss",
+    CarrierException.FAILED_DELIVERY: "logistics.delivery_failed",
+}
+
+
+def exception_kind(code: CarrierException | None) -> str:
+    """The exception kind of a carrier's exception scan."""
+    return EXCEPTION_KINDS.get(code, "logistics.carrier_exception") if code else "logistics.carrier_exception"
+
+
+def cleared_by(status: str, *always: str) -> list[str]:
+    """The exceptions a scan clears: any scan ends a silence; progress ends a delay or a failed attempt."""
+    cleared = [f"logistics.{name}" for name in always]
+    if status != ShipmentStatus.EXCEPTION:
+        cleared += ["logistics.carrier_delay", "logistics.delivery_failed", "logistics.carrier_exception"]
+    return cleared
+
+
+def days_late(promised: date, delivered: date) -> int:
+    """Days after the promised date the goods arrived (0 when on time)."""
+    return max((delivered - promised).days, 0)

@@ -1,9 +1,13 @@
 """Logistics handlers: one small function per message."""
 
-from sqlmodel import select
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import col, select
 
 from services.logistics import domain
 from services.logistics.models import Consignment, Shipment
+from services.logistics.settings import LogisticsSettings
 from shared.contracts import (
     CarrierStatus,
     CarrierTracking,
@@ -15,8 +19,10 @@ from shared.contracts import (
     WmsEvent,
 )
 from shared.errors import Invalid, NotYet
+from shared.exceptions import raise_exception, resolve_exception
 from shared.ids import new_id
 from shared.unit_of_work import UnitOfWork
+from shared.watcher import Rule
 
 
 async def on_order_accepted(event: Event[OrderAccepted], uow: UnitOfWork) -> None:
@@ -81,6 +87,7 @@ async def on_carrier_tracking(message: CarrierTracking, uow: UnitOfWork) -> None
         raise NotYet(message.tracking_number, "tracking event for a shipment not planned yet")
     if shipment.carrier != message.carrier:
         raise Invalid(f"carrier {message.carrier} reported shipment {shipment.id} of {shipment.carrier}")
+    await _scanned(shipment, message, uow)
     if not domain.moves_forward(shipment.status, message.status):
         return
     consignment = await uow.get(Consignment, shipment.order_id)
@@ -95,3 +102,64 @@ async def on_carrier_tracking(message: CarrierTracking, uow: UnitOfWork) -> None
     received = message.received_quantity if message.received_quantity is not None else 0
     delivered = ShipmentDelivered(shipment_id=shipment.id, delivered_at=message.occurred_at, received_quantity=received)
     emit(delivered, occurred_at=message.occurred_at)
+    if consignment and (late := domain.days_late(consignment.delivery_date, message.occurred_at.date())):
+        await raise_exception(
+            uow,
+            kind_name="logistics.late_delivery",
+            order_id=shipment.order_id,
+            subject_type="shipment",
+            subject_id=shipment.id,
+            title=f"Shipment {shipment.id} delivered {late} day(s) after the promised {consignment.delivery_date}",
+            facts={"promised": consignment.delivery_date.isoformat(), "days_late": late, "carrier": shipment.carrier},
+        )
+
+
+async def _scanned(shipment: Shipment, message: CarrierTracking, uow: UnitOfWork) -> None:
+    """Every scan: the shipment is heard of again; an exception scan raises its kind, progress clears delays."""
+    shipment.last_scan_at = uow.clock.now()
+    subject: dict[str, Any] = {"subject_type": "shipment", "subject_id": shipment.id}
+    for cleared in domain.cleared_by(message.status, "no_scan"):
+        await resolve_exception(uow, kind_name=cleared, reason=f"the carrier scanned: {message.status}", **subject)
+    if message.status != CarrierStatus.EXCEPTION:
+        return
+    kind_name = domain.exception_kind(message.exception_code)
+    words = message.remark or message.location
+    await raise_exception(
+        uow,
+        kind_name=kind_name,
+        order_id=shipment.order_id,
+        title=f"{shipment.carrier} reports {kind_name.split('.')[1].replace('_', ' ')} on shipment {shipment.id}"
+        + (f": {words}" if words else ""),
+        facts={"carrier": shipment.carrier, "tracking_number": shipment.tracking_number, "carrier_words": words},
+        **subject,
+    )
+
+
+def quiet_shipments(limit: timedelta) -> Rule:
+    """Watch rule: a moving shipment with no carrier scan for longer than `limit`."""
+
+    async def quiet_shipments(uow: UnitOfWork) -> None:
+        now = uow.clock.now()
+        query = select(Shipment).where(
+            col(Shipment.status).in_(domain.MOVING), col(Shipment.last_scan_at) < now - limit
+        )
+        for shipment in await uow.all(query):
+            assert shipment.last_scan_at is not None
+            quiet = now - shipment.last_scan_at
+            await raise_exception(
+                uow,
+                kind_name="logistics.no_scan",
+                order_id=shipment.order_id,
+                subject_type="shipment",
+                subject_id=shipment.id,
+                title=f"No scan from {shipment.carrier} on shipment {shipment.id} for"
+                f" {quiet.total_seconds() / 3600:.1f} h (last: {shipment.status})",
+                facts={"last_scan_at": shipment.last_scan_at.isoformat(), "tracking_number": shipment.tracking_number},
+            )
+
+    return quiet_shipments
+
+
+def rules(settings: LogisticsSettings) -> list[Rule]:
+    """The logistics service's time-based exception rules."""
+    return [quiet_shipments(timedelta(hours=settings.no_scan_hours))]

@@ -38,6 +38,7 @@ class Shipment(SQLModel, table=True):
     planned_at: datetime = timestamp()
     delivered_at: datetime | None = timestamp(nullable=True)
     received_quantity: int | None = None
+    last_scan_at: datetime | None = timestamp(nullable=True)
 
 
 class ShipmentPublic(SQLModel):

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from services.order import handlers
-from services.order.api import router
+from services.order.api import exceptions, router
 from services.order.consumers import SUBSCRIPTIONS
 from services.order.settings import OrderSettings
 from shared import topics
@@ -15,6 +15,7 @@ SPEC = ServiceSpec(
     settings=OrderSettings,
     migrations=Path(__file__).parent / "migrations",
     subscriptions=SUBSCRIPTIONS,
-    routers=[router],
+    routers=[router, exceptions],
     on_rejected=handlers.on_rejected,
+    rules=handlers.rules,
 )

@@ -1,5 +1,6 @@
 """Order rules: what can be taken in, how lifecycle events move an order's status, when it closes. Pure."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -20,6 +21,7 @@ from shared.contracts import (
     ShipmentPlanned,
     ShipmentTracked,
 )
+from shared.kinds import Severity
 
 
 class OrderStatus(StrEnum):
@@ -64,19 +66,24 @@ class Facts:
 
     delivered_at: datetime | None = None
     settled_at: datetime | None = None
-    attention: str | None = None
 
 
 def facts(event: Event[EventData]) -> Facts:
-    """The facts an event of another service brings: delivery, settlement, or an event it could not apply."""
+    """The facts an event of another service brings: delivery or settlement."""
     data = event.data
     if isinstance(data, ShipmentDelivered):
         return Facts(delivered_at=event.occurred_at)
     if isinstance(data, OrderSettled):
         return Facts(settled_at=event.occurred_at)
-    if isinstance(data, MessageRejected):
-        return Facts(attention=attention(data, event.source))
     return Facts()
+
+
+def cleared_by(found: Facts, event_type: str) -> list[tuple[str, str]]:
+    """The order's own exceptions an event clears, with why: any event ends a stall, delivery a lateness."""
+    cleared = [("order.stalled", f"moved again: {event_type}")]
+    if found.delivered_at:
+        cleared.append(("order.past_due", "delivered"))
+    return cleared
 
 
 def can_close(*, delivered: bool, settled: bool, closed: bool) -> bool:
@@ -108,3 +115,30 @@ def attention(rejected: MessageRejected, source: str) -> str:
     """What the order shows when another service could not apply one of its events."""
     what = rejected.rejected_type or f"an event on {rejected.rejected_topic}"
     return f"{source} could not apply {what}: {rejected.reason}"[:1000]
+
+
+def worst(severities: Iterable[str]) -> Severity | None:
+    """The worst of some severities, or None when there are none."""
+    return max((Severity(s) for s in severities), key=lambda s: s.rank, default=None)
+
+
+def due_for_escalation(*, due_by: datetime, snoozed_until: datetime | None, now: datetime) -> bool:
+    """An open exception past its deadline escalates, unless a person snoozed it until later."""
+    return due_by < now and (snoozed_until is None or snoozed_until <= now)
+
+
+# How long an order may sit in a stage without any lifecycle event before it is "stalled".
+STALL_LIMITS = {
+    OrderStatus.ACCEPTED: timedelta(hours=24),
+    OrderStatus.IN_PRODUCTION: timedelta(hours=72),
+    OrderStatus.PRODUCED: timedelta(hours=24),
+    OrderStatus.SHIPPING: timedelta(hours=24),
+    OrderStatus.IN_TRANSIT: timedelta(hours=72),
+    OrderStatus.DELIVERED: timedelta(days=45),  # waiting for payment
+}
+
+
+def stalled_for(status: str, quiet: timedelta, limits: dict[OrderStatus, timedelta]) -> bool:
+    """Whether an open order has been quiet in its stage for longer than the stage's limit."""
+    limit = limits.get(OrderStatus(status))
+    return limit is not None and quiet > limit

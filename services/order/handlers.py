@@ -1,15 +1,31 @@
 """Order handlers: one small function per command or event."""
 
-from sqlalchemy.orm import defer
-from sqlmodel import select
+from datetime import timedelta
 
-from services.order import domain
+from sqlalchemy.orm import defer
+from sqlmodel import col, select
+
+from services.order import board, domain
 from services.order.models import Order, TimelineEntry
+from services.order.settings import OrderSettings
 from shared.consumer import Rejection
-from shared.contracts import Envelope, ErpOrder, Event, EventData, OrderAccepted, OrderClosed, OrderTerms
+from shared.contracts import (
+    Envelope,
+    ErpOrder,
+    Event,
+    EventData,
+    ExceptionRaised,
+    ExceptionResolved,
+    MessageRejected,
+    OrderAccepted,
+    OrderClosed,
+    OrderTerms,
+)
 from shared.errors import Invalid
+from shared.fields import scrub
 from shared.ids import new_id
 from shared.unit_of_work import UnitOfWork
+from shared.watcher import Rule
 
 
 class OrderConflict(Invalid):
@@ -78,8 +94,11 @@ async def on_lifecycle_event(event: Event[EventData], uow: UnitOfWork) -> None:
     found = domain.facts(event)
     order.delivered_at = found.delivered_at or order.delivered_at
     order.settled_at = found.settled_at or order.settled_at
-    if found.attention:
-        _mark(order, found.attention, uow)
+    if order.open_exceptions:  # only then can this event clear one
+        for cleared, reason in domain.cleared_by(found, event.envelope.type):
+            await board.resolve_own(uow, order_id=order.id, kind_name=cleared, reason=reason, **_it(order))
+    if isinstance(event.data, MessageRejected):
+        await _mark(order, domain.attention(event.data, event.source), event.data, uow)
     closed = order.closed_at is not None
     if domain.can_close(delivered=order.delivered_at is not None, settled=order.settled_at is not None, closed=closed):
         order.closed_at = uow.clock.now()
@@ -88,11 +107,86 @@ async def on_lifecycle_event(event: Event[EventData], uow: UnitOfWork) -> None:
         _record(uow, closing)
 
 
-def _mark(order: Order, attention: str, uow: UnitOfWork) -> None:
+async def on_exception_event(event: Event[ExceptionRaised | ExceptionResolved], uow: UnitOfWork) -> None:
+    """Another service raised, updated or resolved an exception: the board and the order's timeline show it."""
+    await board.record(uow, event.data, service=event.source, order_id=event.order_id)
+    if await uow.get(Order, event.order_id) is not None:
+        _record(uow, event.envelope)
+
+
+def _it(order: Order) -> dict[str, str]:
+    return {"subject_type": "order", "subject_id": order.id}
+
+
+async def _mark(order: Order, attention: str, rejected: MessageRejected, uow: UnitOfWork) -> None:
+    """A service could not apply one of the order's events: the order shows it, and the board has it."""
     order.attention, order.attention_at = attention, uow.clock.now()
+    await board.raise_own(
+        uow,
+        order_id=order.id,
+        kind_name="order.event_rejected",
+        subject_type="message",
+        subject_id=scrub(rejected.rejected_id or rejected.rejected_topic, 64),
+        title=attention,
+        facts={"topic": rejected.rejected_topic, "event_type": rejected.rejected_type, "reason": rejected.reason},
+    )
 
 
 async def on_rejected(rejection: Rejection, uow: UnitOfWork) -> None:
     """This service could not apply one of an order's events: the order shows it."""
     if order := await uow.get(Order, rejection.order_id, lock=True):
-        _mark(order, domain.attention(rejection.as_event(), "order"), uow)
+        rejected = rejection.as_event()
+        await _mark(order, domain.attention(rejected, "order"), rejected, uow)
+
+
+def stalled_orders(limits: dict[domain.OrderStatus, timedelta]) -> Rule:
+    """Watch rule: an open order with no lifecycle event for longer than its stage's limit."""
+
+    async def stalled_orders(uow: UnitOfWork) -> None:
+        now = uow.clock.now()
+        shortest = min(limits.values())
+        query = select(Order).where(Order.status != domain.OrderStatus.CLOSED, col(Order.updated_at) < now - shortest)
+        for order in await uow.all(query):
+            quiet = now - order.updated_at
+            if domain.stalled_for(order.status, quiet, limits):
+                await board.raise_own(
+                    uow,
+                    order_id=order.id,
+                    kind_name="order.stalled",
+                    title=f"Order {order.external_ref} of {order.customer} has not moved for"
+                    f" {quiet.total_seconds() / 3600:.1f} h in {order.status}",
+                    facts={"stage": order.status, "last_event_at": order.updated_at.isoformat()},
+                    **_it(order),
+                )
+
+    return stalled_orders
+
+
+def past_due_orders() -> Rule:
+    """Watch rule: an order past its promised delivery date and not delivered."""
+
+    async def past_due_orders(uow: UnitOfWork) -> None:
+        today = uow.clock.now().date()
+        query = select(Order).where(col(Order.delivered_at).is_(None), col(Order.delivery_date) < today)
+        for order in await uow.all(query):
+            await board.raise_own(
+                uow,
+                order_id=order.id,
+                kind_name="order.past_due",
+                title=f"Order {order.external_ref} of {order.customer} was promised for {order.delivery_date}"
+                f" and is {order.status}, not delivered",
+                facts={"promised": order.delivery_date.isoformat(), "stage": order.status},
+                **_it(order),
+            )
+
+    return past_due_orders
+
+
+def rules(settings: OrderSettings) -> list[Rule]:
+    """The order service's time-based rules: stalled and past-due orders, escalation of the board."""
+    limits = {stage: timedelta(hours=settings.stall_hours.get(stage, hours)) for stage, hours in _hours().items()}
+    return [stalled_orders(limits), past_due_orders(), board.escalations()]
+
+
+def _hours() -> dict[domain.OrderStatus, float]:
+    return {stage: limit.total_seconds() / 3600 for stage, limit in domain.STALL_LIMITS.items()}

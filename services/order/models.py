@@ -32,6 +32,8 @@ class Order(SQLModel, table=True):
     closed_at: datetime | None = timestamp(nullable=True)
     attention: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     attention_at: datetime | None = timestamp(nullable=True)
+    open_exceptions: int = 0
+    worst_severity: str | None = None
 
 
 class TimelineEntry(SQLModel, table=True):
@@ -69,8 +71,102 @@ class OrderSummary(SQLModel):
     closed_at: datetime | None
     attention: str | None = Field(description="Set when a service could not apply one of the order's events.")
     attention_at: datetime | None
+    open_exceptions: int = Field(description="Exceptions of this order still open on the board.")
+    worst_severity: str | None = Field(description="The worst severity among them.")
 
 
 class OrderPublic(OrderSummary):
     lines: list[OrderLine]
     timeline: list[TimelinePublic]
+
+
+class BoardEntry(SQLModel, table=True):
+    """One exception of any service, as the merchandisers see and chase it."""
+
+    __tablename__ = "board"
+
+    id: str = Field(primary_key=True)
+    order_id: str = Field(index=True)
+    customer: str | None = Field(default=None, index=True)
+    service: str
+    stage: str = Field(index=True)
+    kind: str = Field(index=True)
+    severity: str = Field(index=True)
+    owner_role: str
+    assignee: str | None = Field(default=None, index=True)
+    subject_type: str
+    subject_id: str
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    facts: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    action: str = Field(sa_column=Column(Text, nullable=False))
+    cause: str
+    open: bool = Field(index=True)
+    level: int = 0
+    raised_at: datetime = timestamp()
+    due_by: datetime = timestamp()
+    updated_at: datetime = timestamp()
+    acknowledged_at: datetime | None = timestamp(nullable=True)
+    acknowledged_by: str | None = None
+    snoozed_until: datetime | None = timestamp(nullable=True)
+    resolved_at: datetime | None = timestamp(nullable=True)
+    resolved_by: str | None = None
+    resolution: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class BoardAction(SQLModel, table=True):
+    """What a person (or the escalation) did to an exception, with who and when."""
+
+    __tablename__ = "board_actions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    exception_id: str = Field(index=True)
+    action: str
+    by: str
+    at: datetime = timestamp()
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    owner: str | None = None
+    until: datetime | None = timestamp(nullable=True)
+
+
+class BoardActionPublic(SQLModel):
+    action: str
+    by: str
+    at: datetime
+    note: str
+    owner: str | None
+    until: datetime | None
+
+
+class BoardEntryPublic(SQLModel):
+    """An exception on the board."""
+
+    id: str
+    order_id: str
+    customer: str | None
+    service: str
+    stage: str
+    kind: str
+    severity: str
+    owner_role: str
+    assignee: str | None
+    subject_type: str
+    subject_id: str
+    title: str
+    facts: dict[str, Any]
+    action: str
+    cause: str
+    open: bool
+    level: int
+    raised_at: datetime
+    due_by: datetime
+    updated_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    snoozed_until: datetime | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+    resolution: str | None
+
+
+class BoardEntryDetail(BoardEntryPublic):
+    history: list[BoardActionPublic]

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from services.production import handlers
 from services.production.api import router
 from services.production.consumers import SUBSCRIPTIONS
 from services.production.settings import ProductionSettings
@@ -15,4 +16,5 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     subscriptions=SUBSCRIPTIONS,
     routers=[router],
+    rules=handlers.rules,
 )

@@ -36,3 +36,13 @@ def order_ready(statuses: Iterable[str]) -> bool:
     """An order is ready for the warehouse when every work order of it is complete."""
     statuses = list(statuses)
     return bool(statuses) and all(s == WorkOrderStatus.COMPLETED for s in statuses)
+
+
+# Good pieces may fall this far short of the ordered quantity before it is an exception.
+SHORT_TOLERANCE = 0.02
+
+
+def shortfall(ordered: int, good: int, tolerance: float = SHORT_TOLERANCE) -> int:
+    """How many pieces a completed work order is short by, when that is beyond the tolerance (else 0)."""
+    short = ordered - good
+    return short if short > ordered * tolerance else 0

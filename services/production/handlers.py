@@ -1,9 +1,12 @@
 """Production handlers: one small function per message."""
 
+from datetime import timedelta
+
 from sqlmodel import col, select
 
 from services.production import domain
 from services.production.models import WorkOrder
+from services.production.settings import ProductionSettings
 from shared.contracts import (
     Event,
     MesEvent,
@@ -13,8 +16,10 @@ from shared.contracts import (
     ProductionOrderReady,
     ProductionStarted,
 )
+from shared.exceptions import raise_exception, resolve_exception
 from shared.ids import new_id
 from shared.unit_of_work import UnitOfWork
+from shared.watcher import Rule
 
 
 async def on_order_accepted(event: Event[OrderAccepted], uow: UnitOfWork) -> None:
@@ -52,6 +57,7 @@ async def on_mes_event(message: MesEvent, uow: UnitOfWork) -> None:
     siblings_query = select(WorkOrder).where(WorkOrder.order_id == found.order_id).order_by(col(WorkOrder.id))
     siblings = await uow.all(siblings_query, lock=True)  # the order's work orders, one MES event at a time
     work_order = next(w for w in siblings if w.id == message.work_order_id)
+    await _reported(work_order, uow)
     emit = uow.emitter(order_id=work_order.order_id, correlation_id=work_order.correlation_id)
     if domain.late_start(work_order.status, message.type, start_known=work_order.started_at is not None):
         work_order.started_at = message.occurred_at
@@ -71,8 +77,61 @@ async def on_mes_event(message: MesEvent, uow: UnitOfWork) -> None:
         work_order_id=work_order.id, good_quantity=message.good_quantity, scrap_quantity=message.scrap_quantity
     )
     emit(completed, occurred_at=message.occurred_at)
+    if shortfall := domain.shortfall(work_order.quantity, message.good_quantity):
+        await raise_exception(
+            uow,
+            kind_name="production.short_quantity",
+            order_id=work_order.order_id,
+            subject_type="work_order",
+            subject_id=work_order.id,
+            title=f"Work order {work_order.id} ({work_order.product}) completed {shortfall} short"
+            f" of {work_order.quantity}",
+            facts={"ordered": work_order.quantity, "good": message.good_quantity, "scrap": message.scrap_quantity},
+        )
     if domain.order_ready(w.status for w in siblings):
         ready = ProductionOrderReady(
             work_order_ids=[w.id for w in siblings], quantity=sum(w.good_quantity for w in siblings)
         )
         emit(ready)
+
+
+async def _reported(work_order: WorkOrder, uow: UnitOfWork) -> None:
+    """Any MES report shows the work order is followed: a 'no report' exception clears."""
+    work_order.last_report_at = uow.clock.now()
+    await resolve_exception(
+        uow,
+        kind_name="production.no_mes_report",
+        subject_type="work_order",
+        subject_id=work_order.id,
+        reason="the MES reported again",
+    )
+
+
+def silent_work_orders(limit: timedelta) -> Rule:
+    """Watch rule: a started work order with no MES report for longer than `limit`."""
+
+    async def silent_work_orders(uow: UnitOfWork) -> None:
+        now = uow.clock.now()
+        query = select(WorkOrder).where(
+            WorkOrder.status == domain.WorkOrderStatus.STARTED, col(WorkOrder.last_report_at) < now - limit
+        )
+        for work_order in await uow.all(query):
+            assert work_order.last_report_at is not None
+            silent = now - work_order.last_report_at
+            await raise_exception(
+                uow,
+                kind_name="production.no_mes_report",
+                order_id=work_order.order_id,
+                subject_type="work_order",
+                subject_id=work_order.id,
+                title=f"No MES report on work order {work_order.id} ({work_order.product}) for"
+                f" {silent.total_seconds() / 3600:.1f} h",
+                facts={"last_report_at": work_order.last_report_at.isoformat(), "product": work_order.product},
+            )
+
+    return silent_work_orders
+
+
+def rules(settings: ProductionSettings) -> list[Rule]:
+    """The production service's time-based exception rules."""
+    return [silent_work_orders(timedelta(hours=settings.no_mes_report_hours))]

@@ -28,6 +28,7 @@ class WorkOrder(SQLModel, table=True):
     created_at: datetime = timestamp()
     started_at: datetime | None = timestamp(nullable=True)
     completed_at: datetime | None = timestamp(nullable=True)
+    last_report_at: datetime | None = timestamp(nullable=True)
 
 
 class WorkOrderPublic(SQLModel):

@@ -25,6 +25,7 @@ from shared.consumer.parking import Parking
 from shared.consumer.records import Record, reason, record_of
 from shared.db import ParkedMessage, is_transient
 from shared.errors import Invalid, NotYet
+from shared.exceptions import stopped_waiting
 from shared.logs import correlation_id
 from shared.subscriptions import Parsed, Subscription
 from shared.topics import physical
@@ -187,9 +188,13 @@ class Consumer:
 
     async def _apply(self, parsed: Parsed, record: Record, parked_id: int | None) -> list[str]:
         async with self.units() as uow:
+            waited_for = None
             if parked_id is not None:
-                await uow.session.exec(delete(ParkedMessage).where(col(ParkedMessage.id) == parked_id))
+                unparked = delete(ParkedMessage).where(col(ParkedMessage.id) == parked_id)
+                waited_for = (await uow.session.exec(unparked.returning(col(ParkedMessage.waits_for)))).scalar()
             await self._handle_once(parsed, record, uow)
+            if waited_for is not None:
+                await stopped_waiting(uow, waited_for)
         return uow.released
 
     async def _handle_once(self, parsed: Parsed, record: Record, uow: UnitOfWork) -> None:
