@@ -48,6 +48,8 @@ class SimulatorSettings(ServiceSettings):
     service_name: str = "simulators"
     sim_delay_seconds: float = Field(default=0.05, ge=0, description="Pause before each partner answer.")
     sim_jitter_seconds: float = Field(default=0.05, ge=0)
+    sim_mes_completes: bool = Field(default=True, description="False: the MES reports work orders started, never done.")
+    sim_finance_pays: bool = Field(default=True, description="False: finance never pays (a test pays by hand).")
 
 
 def message_id(*parts: object) -> str:
@@ -80,7 +82,7 @@ class Partners:
 
     async def mes(self, event: Envelope) -> None:
         wo = event.payload(ProductionOrderCreated)
-        for step in ("started", "completed"):
+        for step in ("started", "completed") if self.settings.sim_mes_completes else ("started",):
             await self.pause()
             good = wo.quantity if step == "completed" else 0
             message = MesEvent(
@@ -125,6 +127,8 @@ class Partners:
             await self.send(topics.CARRIER_TRACKING, shipment.tracking_number, message)
 
     async def finance(self, event: Envelope) -> None:
+        if not self.settings.sim_finance_pays:
+            return
         invoice = event.payload(InvoiceIssued)
         await self.pause()
         message = FinancePayment(

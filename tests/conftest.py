@@ -33,7 +33,9 @@ def run_id() -> str:
 
 
 @asynccontextmanager
-async def started_system(infra: Servers, logs: Path, delay: float) -> AsyncIterator[System]:
+async def started_system(
+    infra: Servers, logs: Path, delay: float, env: dict[str, str] | None = None
+) -> AsyncIterator[System]:
     """The four services and the simulated partners as processes, on topics and databases of their own."""
     rid = run_id()
     sys_ = System(
@@ -42,7 +44,7 @@ async def started_system(infra: Servers, logs: Path, delay: float) -> AsyncItera
         topic_prefix=f"t{rid}.",
         db_prefix=f"gendan_t{rid}_",
         log_dir=logs,
-        extra_env={"SIM_DELAY_SECONDS": str(delay), "SIM_JITTER_SECONDS": "0.05", "LOG_LEVEL": "INFO"},
+        extra_env={"SIM_DELAY_SECONDS": str(delay), "SIM_JITTER_SECONDS": "0.05", "LOG_LEVEL": "INFO", **(env or {})},
     )
     try:
         await sys_.up()
@@ -59,9 +61,12 @@ async def system(
 ) -> AsyncIterator[System]:
     """A system of its own, for a test that kills, cuts or slows it.
 
-    `@pytest.mark.sim_delay(seconds)` slows the simulated partners' answers (default 0.02 s)."""
-    marker = request.node.get_closest_marker("sim_delay")
-    async with started_system(infra, tmp_path_factory.mktemp("system"), marker.args[0] if marker else 0.02) as sys_:
+    `@pytest.mark.sim_delay(seconds)` slows the simulated partners' answers (default 0.02 s);
+    `@pytest.mark.system_env(NAME=value, ...)` sets more environment for every process."""
+    delay = request.node.get_closest_marker("sim_delay")
+    env = request.node.get_closest_marker("system_env")
+    logs = tmp_path_factory.mktemp("system")
+    async with started_system(infra, logs, delay.args[0] if delay else 0.02, env.kwargs if env else None) as sys_:
         yield sys_
 
 
