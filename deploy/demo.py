@@ -11,12 +11,16 @@ import contextlib
 import json
 import signal
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
+from aiokafka import AIOKafkaProducer
 
 from deploy.infra import servers
 from deploy.system import System
+from shared import topics
+from shared.contracts import CarrierException, CarrierStatus, CarrierTracking
+from shared.topics import physical
 
 
 def sample_order(ref: str) -> dict[str, object]:
@@ -52,6 +56,43 @@ async def follow(system: System, ref: str, timeout: float = 120) -> dict[str, ob
     raise TimeoutError(f"order {created['id']} not closed after {timeout}s")
 
 
+async def exception_round_trip(system: System, order_id: str, timeout: float = 60) -> None:
+    """The carrier reports the delivered goods damaged: the board shows it, a person resolves it."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        [shipment] = (await client.get(system.url("logistics") + "/shipments", params={"order_id": order_id})).json()
+        scan = CarrierTracking(
+            message_id=f"demo-damage-{order_id}",
+            occurred_at=datetime.now(UTC),
+            carrier=shipment["carrier"],
+            tracking_number=shipment["tracking_number"],
+            status=CarrierStatus.EXCEPTION,
+            exception_code=CarrierException.DAMAGE,
+            remark="2 cartons crushed, found at unloading",
+        )
+        producer = AIOKafkaProducer(bootstrap_servers=system.kafka)
+        await producer.start()
+        try:
+            topic = physical(topics.CARRIER_TRACKING, system.topic_prefix)
+            await producer.send_and_wait(topic, scan.model_dump_json().encode(), key=scan.tracking_number.encode())
+        finally:
+            await producer.stop()
+        board, deadline = system.url("order") + "/exceptions", time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if found := (await client.get(board, params={"order_id": order_id})).json():
+                raised = found[0]
+                print(f"exception {raised['kind']} ({raised['severity']}, cause {raised['cause']}): {raised['title']}")
+                done = await client.post(
+                    f"{board}/{raised['id']}/resolve",
+                    json={"reason": "replacement cartons shipped"},
+                    headers={"X-Actor": "demo.merchandiser"},
+                )
+                resolved = done.raise_for_status().json()
+                print(f"exception resolved by {resolved['resolved_by']}: {resolved['resolution']}")
+                return
+            await asyncio.sleep(0.3)
+    raise TimeoutError(f"no exception on the board for {order_id} after {timeout}s")
+
+
 async def main(keep_running: bool) -> None:
     stop = asyncio.current_task()
     assert stop is not None
@@ -65,6 +106,7 @@ async def main(keep_running: bool) -> None:
             print(f"services up in {time.monotonic() - started:.1f}s: " + json.dumps(system.ports))
             order = await follow(system, f"DEMO-{int(time.time())}")
             print(f"order {order['id']} closed: delivered {order['delivered_at']}, paid {order['settled_at']}")
+            await exception_round_trip(system, str(order["id"]))
             if keep_running:
                 print("system running; Ctrl-C stops it")
                 with contextlib.suppress(asyncio.CancelledError):
