@@ -25,6 +25,7 @@ from shared.fields import (
     Money,
     Name,
     OptionalText,
+    PositiveMoney,
     Quantity,
     Ref,
     Text,
@@ -542,5 +543,5 @@ class FinancePayment(PartnerMessage):
     """A payment seen by the finance system on `finance.payments`; message_id is the payment id."""
 
     invoice_number: Ref
-    amount: Money
+    amount: PositiveMoney
     currency: Currency

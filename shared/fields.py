@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Annotated
 
 import pycountry
-from pydantic import AfterValidator, AwareDatetime, Field
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
 
 # C0 controls other than tab, line feed and carriage return, and DEL.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -51,10 +51,20 @@ def _business_time(value: datetime) -> datetime:
     return value
 
 
+NOT_MONEY = {"XXX", "XTS"}  # ISO 4217's "no currency" and "testing" codes
+
+
 def _iso_currency(code: str) -> str:
-    if pycountry.currencies.get(alpha_3=code) is None:
+    if pycountry.currencies.get(alpha_3=code) is None or code in NOT_MONEY:
         raise ValueError(f"{code} is not an ISO 4217 currency code")
     return code
+
+
+def _exact_amount(value: object) -> object:
+    """A JSON number is a binary float: past 13 digits it cannot carry the cents, so such amounts come as text."""
+    if isinstance(value, float) and abs(value) >= 1e13:
+        raise ValueError("amounts of 10^13 or more must be sent as a string, e.g. \"12345678901234.56\"")
+    return value
 
 
 def _iso_country(code: str) -> str:
@@ -79,7 +89,8 @@ Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$", examples=["CN"]), AfterVal
 BusinessDate = Annotated[date, AfterValidator(_business_date)]
 Timestamp = Annotated[AwareDatetime, AfterValidator(_business_time)]
 
-Money = Annotated[Decimal, Field(max_digits=18, decimal_places=2, ge=0)]
+Money = Annotated[Decimal, BeforeValidator(_exact_amount), Field(max_digits=18, decimal_places=2, ge=0)]
+PositiveMoney = Annotated[Decimal, BeforeValidator(_exact_amount), Field(max_digits=18, decimal_places=2, gt=0)]
 MAX_MONEY = Decimal("9999999999999999.99")
 Quantity = Annotated[int, Field(gt=0, le=10_000_000)]
 Count = Annotated[int, Field(ge=0, le=2_000_000_000)]
