@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from services.order import handlers
+from services.order import handlers, webhooks
 from services.order.api import exceptions, router
 from services.order.consumers import SUBSCRIPTIONS
 from services.order.settings import OrderSettings
@@ -15,7 +15,8 @@ SPEC = ServiceSpec(
     settings=OrderSettings,
     migrations=Path(__file__).parent / "migrations",
     subscriptions=SUBSCRIPTIONS,
-    routers=[router, exceptions],
+    routers=[router, exceptions, webhooks.router],
     on_rejected=handlers.on_rejected,
     rules=handlers.rules,
+    background=[webhooks.deliver_webhooks],
 )

@@ -170,3 +170,83 @@ class BoardEntryPublic(SQLModel):
 
 class BoardEntryDetail(BoardEntryPublic):
     history: list[BoardActionPublic]
+
+
+class WebhookSubscription(SQLModel, table=True):
+    """A team's chat or ticketing system that receives the board changes it chose, signed with its secret."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: str = Field(primary_key=True)
+    name: str
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    secret: str
+    kinds: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    min_severity: str
+    changes: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    active: bool = Field(default=True, index=True)
+    created_at: datetime = timestamp()
+    created_by: str
+    deactivated_at: datetime | None = timestamp(nullable=True)
+    deactivated_by: str | None = None
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One message to one subscription: staged with the board change, then sent and retried until it lands."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("subscription_id", "message_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: str = Field(foreign_key="webhook_subscriptions.id")
+    message_id: str
+    event_type: str
+    exception_id: str
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(index=True)
+    attempts: int = 0
+    next_attempt_at: datetime | None = timestamp(nullable=True)
+    last_attempt_at: datetime | None = timestamp(nullable=True)
+    last_status: int | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = timestamp()
+    delivered_at: datetime | None = timestamp(nullable=True)
+
+
+class WebhookPublic(SQLModel):
+    """A webhook subscription, without its secret."""
+
+    id: str
+    name: str
+    url: str
+    kinds: list[str] = Field(description="The exception kinds it receives; empty: every kind.")
+    min_severity: str = Field(description="It receives exceptions of this severity and worse.")
+    changes: list[str] = Field(description="The board changes it receives, e.g. raised, escalated, resolved.")
+    active: bool
+    created_at: datetime
+    created_by: str
+    deactivated_at: datetime | None
+    deactivated_by: str | None
+
+
+class WebhookCreated(WebhookPublic):
+    secret: str = Field(description="The signing secret (Standard Webhooks `whsec_...`); shown only this once.")
+
+
+class WebhookDeliveryPublic(SQLModel):
+    """One delivery in a subscription's log."""
+
+    id: int
+    subscription_id: str
+    message_id: str = Field(description="The `webhook-id` header: the same on every attempt of this delivery.")
+    event_type: str
+    exception_id: str
+    payload: str = Field(description="The body sent, byte for byte.")
+    status: str = Field(description="pending, delivered or failed.")
+    attempts: int
+    next_attempt_at: datetime | None
+    last_attempt_at: datetime | None
+    last_status: int | None = Field(description="The HTTP status of the last attempt; none when it got no answer.")
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
