@@ -121,6 +121,7 @@ async def apply_payment(
     payment.order_id = invoice.order_id
     subject: dict[str, Any] = {"subject_type": "payment", "subject_id": payment.id}
     if payment.currency != invoice.currency:
+        await _no_longer(payment, "billing.unmatched_payment", f"it names invoice {invoice.number} now", by, uow)
         payment.problem = domain.PaymentProblem.CURRENCY_MISMATCH
         await raise_exception(
             uow,
@@ -141,11 +142,17 @@ async def apply_payment(
         payment_id=payment.id, invoice_number=invoice.number, amount=payment.amount, match=matched
     )
     emit(received, occurred_at=payment.received_at)
-    await resolve_exception(
-        uow, kind_name="billing.unmatched_payment", reason=f"applied to invoice {invoice.number}", by=by, **subject
-    )
+    for problem in ("billing.unmatched_payment", "billing.currency_mismatch"):
+        await _no_longer(payment, problem, f"applied to invoice {invoice.number}", by, uow)
     await _consequences(invoice, account, matched, uow)
     return True
+
+
+async def _no_longer(payment: Payment, kind_name: str, reason: str, by: str, uow: UnitOfWork) -> None:
+    """A payment's problem is over: its exception (if any) is resolved."""
+    await resolve_exception(
+        uow, kind_name=kind_name, subject_type="payment", subject_id=payment.id, reason=reason, by=by
+    )
 
 
 async def _consequences(invoice: Invoice, account: Account, matched: domain.Match, uow: UnitOfWork) -> None:

@@ -145,15 +145,14 @@ def quiet_shipments(limit: timedelta) -> Rule:
         )
         for shipment in await uow.all(query):
             assert shipment.last_scan_at is not None
-            quiet = now - shipment.last_scan_at
             await raise_exception(
                 uow,
                 kind_name="logistics.no_scan",
                 order_id=shipment.order_id,
                 subject_type="shipment",
                 subject_id=shipment.id,
-                title=f"No scan from {shipment.carrier} on shipment {shipment.id} for"
-                f" {quiet.total_seconds() / 3600:.1f} h (last: {shipment.status})",
+                title=f"No scan from {shipment.carrier} on shipment {shipment.id} since"
+                f" {shipment.last_scan_at:%Y-%m-%d %H:%M} UTC (last: {shipment.status})",
                 facts={"last_scan_at": shipment.last_scan_at.isoformat(), "tracking_number": shipment.tracking_number},
             )
 

@@ -48,11 +48,16 @@ async def record(
         entry = BoardEntry(id=data.exception_id, service=service, order_id=order_id, **_state(data))
         entry.customer = order.customer if order else None
         uow.session.add(entry)
-    else:
-        if not entry.open:  # back after it had cleared: a fresh start
-            entry.level, entry.resolved_at, entry.resolved_by, entry.resolution = 0, None, None, None
-            entry.acknowledged_at, entry.acknowledged_by, entry.snoozed_until = None, None, None
+    elif not entry.open:  # back after it had cleared: a fresh start
+        entry.level, entry.resolved_at, entry.resolved_by, entry.resolution = 0, None, None, None
+        entry.acknowledged_at, entry.acknowledged_by, entry.snoozed_until = None, None, None
         for name, value in _state(data).items():
+            setattr(entry, name, value)
+    else:  # an update of an open one: what escalation did (severity, deadline) stands
+        state = _state(data)
+        state["severity"] = domain.worst([entry.severity, data.severity])
+        state["due_by"] = max(entry.due_by, data.due_by)
+        for name, value in state.items():
             setattr(entry, name, value)
     entry.updated_at = uow.clock.now()
     await _summarise(uow, entry.order_id)

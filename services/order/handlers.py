@@ -153,8 +153,8 @@ def stalled_orders(limits: dict[domain.OrderStatus, timedelta]) -> Rule:
                     uow,
                     order_id=order.id,
                     kind_name="order.stalled",
-                    title=f"Order {order.external_ref} of {order.customer} has not moved for"
-                    f" {quiet.total_seconds() / 3600:.1f} h in {order.status}",
+                    title=f"Order {order.external_ref} of {order.customer} has not moved since"
+                    f" {order.updated_at:%Y-%m-%d %H:%M} UTC ({order.status})",
                     facts={"stage": order.status, "last_event_at": order.updated_at.isoformat()},
                     **_it(order),
                 )

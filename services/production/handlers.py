@@ -117,15 +117,14 @@ def silent_work_orders(limit: timedelta) -> Rule:
         )
         for work_order in await uow.all(query):
             assert work_order.last_report_at is not None
-            silent = now - work_order.last_report_at
             await raise_exception(
                 uow,
                 kind_name="production.no_mes_report",
                 order_id=work_order.order_id,
                 subject_type="work_order",
                 subject_id=work_order.id,
-                title=f"No MES report on work order {work_order.id} ({work_order.product}) for"
-                f" {silent.total_seconds() / 3600:.1f} h",
+                title=f"No MES report on work order {work_order.id} ({work_order.product}) since"
+                f" {work_order.last_report_at:%Y-%m-%d %H:%M} UTC",
                 facts={"last_report_at": work_order.last_report_at.isoformat(), "product": work_order.product},
             )
 

@@ -14,6 +14,7 @@ from shared.clock import FixedClock
 from shared.contracts import (
     RAISED,
     RESOLVED,
+    UPDATED,
     Envelope,
     Event,
     ExceptionAction,
@@ -196,3 +197,23 @@ async def test_a_person_resolving_the_orders_own_exception_stops_it_coming_back(
     raised = [e.data["kind"] for e in await events(units, "order.exception_raised")]
     assert raised.count("order.past_due") == 1
     assert not (await entry(units, past_due)).open
+
+
+async def test_an_update_after_escalation_keeps_what_escalation_did(
+    units: UnitOfWorkFactory, clock: FixedClock
+) -> None:
+    order = await take_order(units, clock)
+    raised = damage(order.id, clock)
+    async with units() as uow:
+        await handlers.on_exception_event(raised, uow)
+    clock.advance(KINDS[DAMAGE].deadline + timedelta(minutes=1))
+    await Watcher(units, [board.escalations()]).tick()
+    escalated = await entry(units, raised.data.exception_id)
+    update = UPDATED["logistics"].model_validate(
+        raised.data.model_dump() | {"facts": {"carrier_words": "crushed pallet, wet cartons"}}
+    )
+    async with units() as uow:
+        await handlers.on_exception_event(Event.new(update, source="logistics", order_id=order.id, clock=clock), uow)
+    shown = await entry(units, raised.data.exception_id)
+    assert shown.facts == {"carrier_words": "crushed pallet, wet cartons"}
+    assert (shown.severity, shown.level, shown.due_by) == ("critical", 1, escalated.due_by)
