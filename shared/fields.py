@@ -63,7 +63,7 @@ def _iso_currency(code: str) -> str:
 def _exact_amount(value: object) -> object:
     """A JSON number is a binary float: past 13 digits it cannot carry the cents, so such amounts come as text."""
     if isinstance(value, float) and abs(value) >= 1e13:
-        raise ValueError("amounts of 10^13 or more must be sent as a string, e.g. \"12345678901234.56\"")
+        raise ValueError('amounts of 10^13 or more must be sent as a string, e.g. "12345678901234.56"')
     return value
 
 
