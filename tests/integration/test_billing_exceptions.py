@@ -1,7 +1,6 @@
 """Billing exceptions on a real database and the injected clock: unapplied cash kept and applied, currency
 mismatches, overpayments, overdue invoices, duplicate payments, messages waiting too long."""
 
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -25,11 +24,11 @@ from shared.contracts import (
     ShipmentDelivered,
     exception_id,
 )
-from shared.db import ExceptionRecord, OutboxMessage, ParkedMessage
+from shared.db import ParkedMessage
 from shared.exceptions import messages_waiting, stopped_waiting
-from shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from shared.watcher import Rule, Watcher
+from shared.unit_of_work import UnitOfWorkFactory
 from tests.e2e.flows import order_body
+from tests.integration.journal import handle, outbox, record, types, watch
 
 pytestmark = pytest.mark.integration
 SERVICE = "billing"
@@ -64,51 +63,12 @@ def payment(clock: FixedClock, pid: str, invoice: str, amount: str = TOTAL, curr
     )
 
 
-async def outbox(units: UnitOfWorkFactory) -> list[Envelope]:
-    """Every event committed so far, in order."""
-    async with units() as uow:
-        rows = (await uow.session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id)))).all()
-    events = [Envelope.model_validate_json(r.payload) for r in rows]
-    assert [e.type for e in events] == [r.event_type for r in rows]
-    return events
-
-
-async def handle(
-    units: UnitOfWorkFactory, handler: Callable[[M, UnitOfWork], Awaitable[None]], message: M
-) -> list[Envelope]:
-    """Apply one message in one unit of work; the events that one commit wrote."""
-    before = len(await outbox(units))
-    async with units() as uow:
-        await handler(message, uow)
-    return (await outbox(units))[before:]
-
-
-async def watch(units: UnitOfWorkFactory, rules: list[Rule] = RULES) -> list[Envelope]:
-    """Run the watch rules once (each must succeed); the events they committed."""
-    before = len(await outbox(units))
-    assert await Watcher(units, rules).tick() == len(rules)
-    return (await outbox(units))[before:]
-
-
-async def record(units: UnitOfWorkFactory, ident: str) -> ExceptionRecord:
-    """The stored exception with this id."""
-    async with units() as uow:
-        found = await uow.get(ExceptionRecord, ident)
-    assert found is not None
-    return found
-
-
 async def row(units: UnitOfWorkFactory, model: type[M], key: str) -> M:
     """The stored row with this key."""
     async with units() as uow:
         found = await uow.session.get(model, key)
     assert found is not None
     return found
-
-
-def types(events: list[Envelope]) -> list[str]:
-    """The events' types, in order."""
-    return [e.type for e in events]
 
 
 def of_payment(kind: str, pid: str) -> str:
@@ -145,7 +105,7 @@ async def test_a_payment_before_its_invoice_is_kept_and_applied_when_it_is_issue
     assert (kept.status, kept.problem, kept.order_id, kept.match) == ("unapplied", "unmatched", "unassigned", None)
 
     clock.advance(timedelta(minutes=30))
-    assert await watch(units) == []  # not yet an exception
+    assert await watch(units, RULES) == []  # not yet an exception
     events = await handle(units, handlers.on_shipment_delivered, delivered(clock))
     assert types(events) == [ISSUED, RECEIVED, SETTLED]
     assert events[1].data == {"payment_id": "p1", "invoice_number": "INV-SO1-1", "amount": TOTAL, "match": "exact"}
@@ -155,7 +115,7 @@ async def test_a_payment_before_its_invoice_is_kept_and_applied_when_it_is_issue
     assert (await row(units, Invoice, "INV-SO1-1")).status == "paid"
 
     clock.advance(timedelta(hours=2))
-    assert await watch(units) == []
+    assert await watch(units, RULES) == []
 
 
 async def test_an_early_payment_that_became_unapplied_cash_is_resolved_by_its_invoice(
@@ -164,7 +124,7 @@ async def test_an_early_payment_that_became_unapplied_cash_is_resolved_by_its_in
     await handle(units, handlers.on_order_accepted, accepted(clock, ON_DELIVERY))
     await handle(units, handlers.on_finance_payment, payment(clock, "p1", "INV-SO1-1"))
     clock.advance(timedelta(hours=2))
-    assert types(await watch(units)) == [RAISED]
+    assert types(await watch(units, RULES)) == [RAISED]
 
     events = await handle(units, handlers.on_shipment_delivered, delivered(clock))
     assert types(events) == [ISSUED, RECEIVED, RESOLVED, SETTLED]
@@ -180,10 +140,10 @@ async def test_a_payment_naming_no_issued_invoice_is_an_exception_after_the_limi
     await handle(units, handlers.on_order_accepted, accepted(clock, ON_ACCEPTANCE))
     assert await handle(units, handlers.on_finance_payment, payment(clock, "p1", "INV-TYPO-1")) == []
     clock.advance(timedelta(minutes=59))
-    assert await watch(units) == []
+    assert await watch(units, RULES) == []
 
     clock.advance(timedelta(minutes=2))
-    [raised] = await watch(units)
+    [raised] = await watch(units, RULES)
     data = raised.payload(ExceptionRaised)
     assert (raised.type, raised.order_id) == (RAISED, "unassigned")
     assert (data.exception_id, data.kind, data.subject_type, data.subject_id, data.owner) == (
@@ -194,7 +154,7 @@ async def test_a_payment_naming_no_issued_invoice_is_an_exception_after_the_limi
         "finance",
     )
     assert data.facts == {"named_invoice": "INV-TYPO-1", "amount": TOTAL, "currency": "USD"}
-    assert await watch(units) == []  # once
+    assert await watch(units, RULES) == []  # once
 
     events = await apply_by_person(units, "p1", "INV-SO1-1")
     assert types(events) == [RECEIVED, RESOLVED, SETTLED]
@@ -214,7 +174,7 @@ async def test_a_payment_naming_no_issued_invoice_is_an_exception_after_the_limi
         "li.wei",
     )
     assert (await row(units, Account, "SO1")).settled_at == clock.now()
-    assert await watch(units) == []
+    assert await watch(units, RULES) == []
 
 
 async def test_a_payment_in_another_currency_raises_currency_mismatch_and_stays_unapplied(
@@ -238,7 +198,7 @@ async def test_a_payment_in_another_currency_raises_currency_mismatch_and_stays_
     assert (invoice.paid_amount, invoice.status) == (Decimal(0), "open")
 
     clock.advance(timedelta(hours=2))
-    assert await watch(units) == []  # not unmatched: its invoice is known
+    assert await watch(units, RULES) == []  # not unmatched: its invoice is known
 
 
 async def test_a_mismatched_payment_a_person_applies_to_an_invoice_in_its_currency_is_no_longer_a_mismatch(
@@ -259,7 +219,7 @@ async def test_an_unmatched_payment_whose_invoice_comes_in_another_currency_is_a
     await handle(units, handlers.on_order_accepted, accepted(clock, ON_DELIVERY))
     await handle(units, handlers.on_finance_payment, payment(clock, "p1", "INV-SO1-1", currency="EUR"))
     clock.advance(timedelta(hours=2))
-    assert types(await watch(units)) == [RAISED]  # unmatched, for now
+    assert types(await watch(units, RULES)) == [RAISED]  # unmatched, for now
 
     events = await handle(units, handlers.on_shipment_delivered, delivered(clock))
     assert sorted(types(events)) == sorted([ISSUED, RAISED, RESOLVED]), types(events)  # names an issued invoice now
@@ -291,10 +251,10 @@ async def test_an_overdue_invoice_raises_payment_overdue_until_it_is_paid_in_ful
 ) -> None:
     await handle(units, handlers.on_order_accepted, accepted(clock, ON_ACCEPTANCE))  # due 2027-01-14
     clock.advance(timedelta(days=10, hours=15))
-    assert await watch(units) == []  # due today is not overdue
+    assert await watch(units, RULES) == []  # due today is not overdue
 
     clock.advance(timedelta(hours=1))
-    [raised] = await watch(units)
+    [raised] = await watch(units, RULES)
     ident = of_invoice("billing.payment_overdue", "INV-SO1-1")
     data = raised.payload(ExceptionRaised)
     assert (raised.order_id, data.exception_id, data.kind, data.subject_id) == (
@@ -304,11 +264,11 @@ async def test_an_overdue_invoice_raises_payment_overdue_until_it_is_paid_in_ful
         "INV-SO1-1",
     )
     assert data.facts == {"invoice": "INV-SO1-1", "owed": TOTAL, "due_date": "2027-01-14"}
-    assert await watch(units) == []  # once
+    assert await watch(units, RULES) == []  # once
 
     partly = payment(clock, "p1", "INV-SO1-1", "35.85")
     assert types(await handle(units, handlers.on_finance_payment, partly)) == [RECEIVED]
-    [updated] = await watch(units)  # less is owed now
+    [updated] = await watch(units, RULES)  # less is owed now
     assert (updated.type, updated.payload(ExceptionRaised).facts["owed"]) == ("billing.exception_updated", "100.00")
 
     events = await handle(units, handlers.on_finance_payment, payment(clock, "p2", "INV-SO1-1", "100.00"))
@@ -317,7 +277,7 @@ async def test_an_overdue_invoice_raises_payment_overdue_until_it_is_paid_in_ful
     assert (resolved.exception_id, resolved.by, resolved.reason) == (ident, "system", "paid in full")
     assert not (await record(units, ident)).open
     clock.advance(timedelta(days=1))
-    assert await watch(units) == []
+    assert await watch(units, RULES) == []
 
 
 async def test_the_same_payment_twice_changes_nothing(units: UnitOfWorkFactory, clock: FixedClock) -> None:

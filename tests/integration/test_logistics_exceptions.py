@@ -1,13 +1,12 @@
 """Logistics exceptions on a real database and the injected clock: carrier exception scans in the carrier's
 words, delays cleared by progress, quiet shipments, late deliveries, messages waiting too long."""
 
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TypeVar
 from uuid import uuid4
 
 import pytest
-from sqlmodel import col, delete, select
+from sqlmodel import delete, select
 
 from services.logistics import handlers
 from services.logistics.models import Shipment
@@ -18,7 +17,6 @@ from shared.contracts import (
     CarrierException,
     CarrierStatus,
     CarrierTracking,
-    Envelope,
     Event,
     ExceptionRaised,
     ExceptionResolved,
@@ -27,11 +25,11 @@ from shared.contracts import (
     WmsEvent,
     exception_id,
 )
-from shared.db import ExceptionRecord, OutboxMessage, ParkedMessage
+from shared.db import ParkedMessage
 from shared.exceptions import messages_waiting, stopped_waiting
-from shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from shared.watcher import Rule, Watcher
+from shared.unit_of_work import UnitOfWorkFactory
 from tests.e2e.flows import order_body
+from tests.integration.journal import handle, outbox, record, types, watch
 
 pytestmark = pytest.mark.integration
 SERVICE = "logistics"
@@ -79,45 +77,6 @@ def scan(
         exception_code=code,
         remark=remark,
     )
-
-
-async def outbox(units: UnitOfWorkFactory) -> list[Envelope]:
-    """Every event committed so far, in order."""
-    async with units() as uow:
-        rows = (await uow.session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id)))).all()
-    events = [Envelope.model_validate_json(r.payload) for r in rows]
-    assert [e.type for e in events] == [r.event_type for r in rows]
-    return events
-
-
-async def handle(
-    units: UnitOfWorkFactory, handler: Callable[[M, UnitOfWork], Awaitable[None]], message: M
-) -> list[Envelope]:
-    """Apply one message in one unit of work; the events that one commit wrote."""
-    before = len(await outbox(units))
-    async with units() as uow:
-        await handler(message, uow)
-    return (await outbox(units))[before:]
-
-
-async def watch(units: UnitOfWorkFactory, rules: list[Rule] = RULES) -> list[Envelope]:
-    """Run the watch rules once (each must succeed); the events they committed."""
-    before = len(await outbox(units))
-    assert await Watcher(units, rules).tick() == len(rules)
-    return (await outbox(units))[before:]
-
-
-async def record(units: UnitOfWorkFactory, ident: str) -> ExceptionRecord:
-    """The stored exception with this id."""
-    async with units() as uow:
-        found = await uow.get(ExceptionRecord, ident)
-    assert found is not None
-    return found
-
-
-def types(events: list[Envelope]) -> list[str]:
-    """The events' types, in order."""
-    return [e.type for e in events]
 
 
 async def picked_up(units: UnitOfWorkFactory, clock: FixedClock, order_id: str = "SO1") -> Shipment:
@@ -205,10 +164,10 @@ async def test_a_quiet_shipment_raises_no_scan_and_the_next_scan_resolves_it(
 ) -> None:
     shipment = await picked_up(units, clock)
     clock.advance(timedelta(hours=23, minutes=59))
-    assert await watch(units) == []
+    assert await watch(units, RULES) == []
 
     clock.advance(timedelta(hours=1, minutes=1))
-    [raised] = await watch(units)
+    [raised] = await watch(units, RULES)
     data = raised.payload(ExceptionRaised)
     assert (raised.type, raised.order_id) == (RAISED, "SO1")
     assert (data.exception_id, data.kind, data.cause, data.owner) == (
@@ -219,24 +178,24 @@ async def test_a_quiet_shipment_raises_no_scan_and_the_next_scan_resolves_it(
     )
     assert data.facts == {"last_scan_at": "2027-01-04T08:00:00+00:00", "tracking_number": shipment.tracking_number}
     assert data.title == f"No scan from deppon on shipment {shipment.id} since 2027-01-04 08:00 UTC (last: picked_up)"
-    assert await watch(units) == []  # once
+    assert await watch(units, RULES) == []  # once
 
     events = await handle(units, handlers.on_carrier_tracking, scan(clock, shipment, CarrierStatus.IN_TRANSIT))
     assert types(events) == [RESOLVED, TRACKED]  # in the commit of the scan
     assert events[0].payload(ExceptionResolved).exception_id == ident("logistics.no_scan", shipment)
     assert not (await record(units, ident("logistics.no_scan", shipment))).open
     clock.advance(timedelta(hours=23))
-    assert await watch(units) == []  # heard of again: the limit starts over
+    assert await watch(units, RULES) == []  # heard of again: the limit starts over
 
 
 async def test_a_longer_quiet_is_the_same_news(units: UnitOfWorkFactory, clock: FixedClock) -> None:
     """The watcher runs every minute: a silence that merely goes on publishes nothing more."""
     await picked_up(units, clock)
     clock.advance(timedelta(hours=25))
-    assert types(await watch(units)) == [RAISED]
+    assert types(await watch(units, RULES)) == [RAISED]
     for _ in range(3):
         clock.advance(timedelta(minutes=30))
-        assert types(await watch(units)) == []
+        assert types(await watch(units, RULES)) == []
 
 
 async def test_a_delivery_after_the_promised_date_raises_late_delivery(

@@ -1,7 +1,6 @@
 """Production exceptions on a real database and the injected clock: silent work orders, short quantities,
 messages waiting too long; raised once, resolved with the fact that clears them, not re-raised after a person."""
 
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TypeVar
 from uuid import uuid4
@@ -25,11 +24,11 @@ from shared.contracts import (
     OrderTerms,
     exception_id,
 )
-from shared.db import ExceptionRecord, OutboxMessage, ParkedMessage
+from shared.db import ParkedMessage
 from shared.exceptions import messages_waiting, on_person_acted, stopped_waiting
-from shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from shared.watcher import Rule, Watcher
+from shared.unit_of_work import UnitOfWorkFactory
 from tests.e2e.flows import order_body
+from tests.integration.journal import handle, outbox, record, types, watch
 
 pytestmark = pytest.mark.integration
 SERVICE = "production"
@@ -69,45 +68,6 @@ def acted(clock: FixedClock, ident: str, action: str = "resolve", service: str =
     return Event.new(payload, source="order", order_id="SO1", clock=clock)
 
 
-async def outbox(units: UnitOfWorkFactory) -> list[Envelope]:
-    """Every event committed so far, in order."""
-    async with units() as uow:
-        rows = (await uow.session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id)))).all()
-    events = [Envelope.model_validate_json(r.payload) for r in rows]
-    assert [e.type for e in events] == [r.event_type for r in rows]
-    return events
-
-
-async def handle(
-    units: UnitOfWorkFactory, handler: Callable[[M, UnitOfWork], Awaitable[None]], message: M
-) -> list[Envelope]:
-    """Apply one message in one unit of work; the events that one commit wrote."""
-    before = len(await outbox(units))
-    async with units() as uow:
-        await handler(message, uow)
-    return (await outbox(units))[before:]
-
-
-async def watch(units: UnitOfWorkFactory, rules: list[Rule] = RULES) -> list[Envelope]:
-    """Run the watch rules once (each must succeed); the events they committed."""
-    before = len(await outbox(units))
-    assert await Watcher(units, rules).tick() == len(rules)
-    return (await outbox(units))[before:]
-
-
-async def record(units: UnitOfWorkFactory, ident: str) -> ExceptionRecord:
-    """The stored exception with this id."""
-    async with units() as uow:
-        found = await uow.get(ExceptionRecord, ident)
-    assert found is not None
-    return found
-
-
-def types(events: list[Envelope]) -> list[str]:
-    """The events' types, in order."""
-    return [e.type for e in events]
-
-
 async def started(units: UnitOfWorkFactory, clock: FixedClock, *quantities: int) -> list[WorkOrder]:
     """Order SO1 accepted and each of its work orders started now."""
     await handle(units, handlers.on_order_accepted, accepted(clock, *quantities))
@@ -126,10 +86,10 @@ def silent_id(work_order: WorkOrder) -> str:
 async def test_a_silent_work_order_raises_no_mes_report_once(units: UnitOfWorkFactory, clock: FixedClock) -> None:
     [wo] = await started(units, clock, 12)
     clock.advance(timedelta(hours=3, minutes=59))
-    assert await watch(units) == []  # within the limit
+    assert await watch(units, RULES) == []  # within the limit
 
     clock.advance(timedelta(hours=1, minutes=1))
-    [raised] = await watch(units)
+    [raised] = await watch(units, RULES)
     assert (raised.type, raised.order_id) == ("production.exception_raised", "SO1")
     data = raised.payload(ExceptionRaised)
     assert (data.exception_id, data.kind, data.subject_type, data.subject_id) == (
@@ -148,7 +108,7 @@ async def test_a_silent_work_order_raises_no_mes_report_once(units: UnitOfWorkFa
     assert data.title == f"No MES report on work order {wo.id} (GX-1) since 2027-01-04 08:00 UTC"
     assert (data.raised_at, data.due_by) == (clock.now(), clock.now() + timedelta(hours=4))
 
-    assert await watch(units) == []  # the same condition again: one exception
+    assert await watch(units, RULES) == []  # the same condition again: one exception
     stored = await record(units, silent_id(wo))
     assert (stored.open, stored.closed_by_person, stored.order_id, stored.kind) == (True, False, "SO1", SILENT)
     assert types(await outbox(units)).count("production.exception_raised") == 1
@@ -158,16 +118,16 @@ async def test_a_longer_silence_is_the_same_news(units: UnitOfWorkFactory, clock
     """The watcher runs every minute: a silence that merely goes on publishes nothing more."""
     await started(units, clock, 12)
     clock.advance(timedelta(hours=5))
-    assert types(await watch(units)) == ["production.exception_raised"]
+    assert types(await watch(units, RULES)) == ["production.exception_raised"]
     for _ in range(3):
         clock.advance(timedelta(minutes=30))
-        assert types(await watch(units)) == []
+        assert types(await watch(units, RULES)) == []
 
 
 async def test_the_next_mes_report_resolves_it_in_the_same_commit(units: UnitOfWorkFactory, clock: FixedClock) -> None:
     [wo] = await started(units, clock, 12)
     clock.advance(timedelta(hours=5))
-    await watch(units)
+    await watch(units, RULES)
 
     clock.advance(timedelta(minutes=10))
     events = await handle(units, handlers.on_mes_event, mes(clock, wo.id, "completed", good=12))
@@ -179,13 +139,13 @@ async def test_the_next_mes_report_resolves_it_in_the_same_commit(units: UnitOfW
     assert (stored.open, stored.closed_by_person, stored.resolved_at) == (False, False, clock.now())
 
     clock.advance(timedelta(hours=10))
-    assert await watch(units) == []  # a completed work order is not watched
+    assert await watch(units, RULES) == []  # a completed work order is not watched
 
 
 async def test_a_report_that_changes_no_status_still_resolves_it(units: UnitOfWorkFactory, clock: FixedClock) -> None:
     [wo] = await started(units, clock, 12)
     clock.advance(timedelta(hours=5))
-    await watch(units)
+    await watch(units, RULES)
     events = await handle(units, handlers.on_mes_event, mes(clock, wo.id, "operation_reported"))
     assert types(events) == ["production.exception_resolved"]
     assert not (await record(units, silent_id(wo))).open
@@ -215,7 +175,7 @@ async def test_a_short_completion_raises_short_quantity_with_the_facts(
 async def test_a_person_resolving_it_stops_re_raising(units: UnitOfWorkFactory, clock: FixedClock) -> None:
     [wo] = await started(units, clock, 12)
     clock.advance(timedelta(hours=5))
-    await watch(units)
+    await watch(units, RULES)
 
     await handle(units, on_person_acted, acted(clock, silent_id(wo), action="acknowledge"))
     await handle(units, on_person_acted, acted(clock, silent_id(wo), service="logistics"))
@@ -226,10 +186,10 @@ async def test_a_person_resolving_it_stops_re_raising(units: UnitOfWorkFactory, 
     assert (stored.open, stored.closed_by_person, stored.resolved_at) == (False, True, clock.now())
 
     clock.advance(timedelta(hours=1))
-    assert await watch(units) == []
+    assert await watch(units, RULES) == []
     assert types(await handle(units, handlers.on_mes_event, mes(clock, wo.id, "operation_reported"))) == []
     clock.advance(timedelta(hours=8))
-    assert await watch(units) == []  # silent again: still a person's call
+    assert await watch(units, RULES) == []  # silent again: still a person's call
     assert not (await record(units, silent_id(wo))).open
 
 
@@ -238,11 +198,11 @@ async def test_a_silence_that_cleared_and_came_back_is_raised_again_with_the_sam
 ) -> None:
     [wo] = await started(units, clock, 12)
     clock.advance(timedelta(hours=5))
-    [first] = await watch(units)
+    [first] = await watch(units, RULES)
     await handle(units, handlers.on_mes_event, mes(clock, wo.id, "operation_reported"))
 
     clock.advance(timedelta(hours=4, minutes=30))
-    [second] = await watch(units)
+    [second] = await watch(units, RULES)
     assert second.type == "production.exception_raised"
     again, before = second.payload(ExceptionRaised), first.payload(ExceptionRaised)
     assert again.exception_id == before.exception_id == silent_id(wo)
