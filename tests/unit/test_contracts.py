@@ -82,6 +82,8 @@ def test_production_settings_refuse_local_defaults(monkeypatch: pytest.MonkeyPat
     from services.order.settings import OrderSettings
 
     monkeypatch.setenv("GENDAN_ENV", "production")
+    for name in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS"):  # the tests' own servers may be named by these
+        monkeypatch.delenv(name, raising=False)
     with pytest.raises(ValidationError, match="DATABASE_URL must be set"):
         OrderSettings()
     monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://gendan@db.internal/gendan_order")
