@@ -6,6 +6,7 @@ clears by itself is resolved in the same transaction as the fact that cleared it
 resolved on the board is not raised again.
 """
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -90,21 +91,39 @@ async def resolve_exception(
     uow: UnitOfWork, *, kind_name: str, subject_type: SubjectType, subject_id: str, reason: str, by: str = SYSTEM
 ) -> ExceptionResolved | None:
     """Resolve the condition's exception if it is open; returns the event published, if any."""
-    ident = exception_id(uow.source, kind_name, subject_type, subject_id)
-    record = await uow.get(ExceptionRecord, ident, lock=True)
-    if record is None or not record.open:
-        return None
-    record.open, record.resolved_at, record.closed_by_person = False, uow.clock.now(), by != SYSTEM
-    resolved = RESOLVED[uow.source](
-        exception_id=ident,
-        kind=kind_name,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        resolved_at=record.resolved_at,
-        by=scrub(by, 200),
-        reason=scrub(reason, 500),
+    resolved = await resolve_exceptions(
+        uow, kinds=[kind_name], subject_type=subject_type, subject_id=subject_id, reason=reason, by=by
     )
-    return _emit(uow, resolved, record.order_id)
+    return resolved[0] if resolved else None
+
+
+async def resolve_exceptions(
+    uow: UnitOfWork,
+    *,
+    kinds: Sequence[str],
+    subject_type: SubjectType,
+    subject_id: str,
+    reason: str,
+    by: str = SYSTEM,
+) -> list[ExceptionResolved]:
+    """Resolve whichever of these kinds are open on one subject, with one query (this runs on every message
+    that can clear something, so it costs one round trip, not one per kind)."""
+    ids = {exception_id(uow.source, k, subject_type, subject_id): k for k in kinds}
+    query = select(ExceptionRecord).where(col(ExceptionRecord.id).in_(ids), col(ExceptionRecord.open))
+    resolved = []
+    for record in await uow.all(query, lock=True):
+        record.open, record.resolved_at, record.closed_by_person = False, uow.clock.now(), by != SYSTEM
+        event = RESOLVED[uow.source](
+            exception_id=record.id,
+            kind=ids[record.id],
+            subject_type=subject_type,
+            subject_id=subject_id,
+            resolved_at=record.resolved_at,
+            by=scrub(by, 200),
+            reason=scrub(reason, 500),
+        )
+        resolved.append(_emit(uow, event, record.order_id))
+    return resolved
 
 
 async def on_person_acted(event: Event[OrderExceptionActed], uow: UnitOfWork) -> None:

@@ -21,7 +21,7 @@ from shared.contracts import (
     PaymentTerms,
     ShipmentDelivered,
 )
-from shared.exceptions import SYSTEM, raise_exception, resolve_exception
+from shared.exceptions import SYSTEM, raise_exception, resolve_exception, resolve_exceptions
 from shared.unit_of_work import UnitOfWork
 from shared.watcher import Rule
 
@@ -121,7 +121,7 @@ async def apply_payment(
     payment.order_id = invoice.order_id
     subject: dict[str, Any] = {"subject_type": "payment", "subject_id": payment.id}
     if payment.currency != invoice.currency:
-        await _no_longer(payment, "billing.unmatched_payment", f"it names invoice {invoice.number} now", by, uow)
+        await _no_longer(payment, ["billing.unmatched_payment"], f"it names invoice {invoice.number} now", by, uow)
         payment.problem = domain.PaymentProblem.CURRENCY_MISMATCH
         await raise_exception(
             uow,
@@ -142,17 +142,17 @@ async def apply_payment(
         payment_id=payment.id, invoice_number=invoice.number, amount=payment.amount, match=matched
     )
     emit(received, occurred_at=payment.received_at)
-    for problem in ("billing.unmatched_payment", "billing.currency_mismatch"):
-        await _no_longer(payment, problem, f"applied to invoice {invoice.number}", by, uow)
+    await _no_longer(payment, PROBLEMS, f"applied to invoice {invoice.number}", by, uow)
     await _consequences(invoice, account, matched, uow)
     return True
 
 
-async def _no_longer(payment: Payment, kind_name: str, reason: str, by: str, uow: UnitOfWork) -> None:
-    """A payment's problem is over: its exception (if any) is resolved."""
-    await resolve_exception(
-        uow, kind_name=kind_name, subject_type="payment", subject_id=payment.id, reason=reason, by=by
-    )
+PROBLEMS = ["billing.unmatched_payment", "billing.currency_mismatch"]  # what keeps a payment unapplied
+
+
+async def _no_longer(payment: Payment, kinds: list[str], reason: str, by: str, uow: UnitOfWork) -> None:
+    """A payment's problems are over: their exceptions (if any) are resolved."""
+    await resolve_exceptions(uow, kinds=kinds, subject_type="payment", subject_id=payment.id, reason=reason, by=by)
 
 
 async def _consequences(invoice: Invoice, account: Account, matched: domain.Match, uow: UnitOfWork) -> None:

@@ -19,7 +19,7 @@ from shared.contracts import (
     WmsEvent,
 )
 from shared.errors import Invalid, NotYet
-from shared.exceptions import raise_exception, resolve_exception
+from shared.exceptions import raise_exception, resolve_exceptions
 from shared.ids import new_id
 from shared.unit_of_work import UnitOfWork
 from shared.watcher import Rule
@@ -118,8 +118,8 @@ async def _scanned(shipment: Shipment, message: CarrierTracking, uow: UnitOfWork
     """Every scan: the shipment is heard of again; an exception scan raises its kind, progress clears delays."""
     shipment.last_scan_at = uow.clock.now()
     subject: dict[str, Any] = {"subject_type": "shipment", "subject_id": shipment.id}
-    for cleared in domain.cleared_by(message.status, "no_scan"):
-        await resolve_exception(uow, kind_name=cleared, reason=f"the carrier scanned: {message.status}", **subject)
+    cleared = domain.cleared_by(message.status, "no_scan")
+    await resolve_exceptions(uow, kinds=cleared, reason=f"the carrier scanned: {message.status}", **subject)
     if message.status != CarrierStatus.EXCEPTION:
         return
     kind_name = domain.exception_kind(message.exception_code)
