@@ -88,6 +88,8 @@ async def on_carrier_tracking(message: CarrierTracking, uow: UnitOfWork) -> None
     if shipment.carrier != message.carrier:
         raise Invalid(f"carrier {message.carrier} reported shipment {shipment.id} of {shipment.carrier}")
     await _scanned(shipment, message, uow)
+    if message.status == CarrierStatus.EXCEPTION:
+        return  # raised as an exception (above), not a status: the progress it had made stands
     if not domain.moves_forward(shipment.status, message.status):
         return
     consignment = await uow.get(Consignment, shipment.order_id)

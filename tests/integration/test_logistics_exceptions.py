@@ -112,7 +112,7 @@ async def test_an_exception_scan_raises_its_kind_in_the_carriers_words_once(
         remark = f"{code}: pallet 3 of 4, see photo 火"
         exceptional = scan(clock, shipment, CarrierStatus.EXCEPTION, code, remark)
         events = await handle(units, handlers.on_carrier_tracking, exceptional)
-        assert types(events) == [RAISED, TRACKED], code
+        assert types(events) == [RAISED], code  # an exception, not a status: the progress stands
         raised = events[0].payload(ExceptionRaised)
         assert (raised.exception_id, raised.kind, raised.severity, raised.cause) == (
             ident(kind, shipment),
@@ -259,3 +259,18 @@ async def test_a_message_waiting_too_long_raises_message_waiting_once(
     [resolved] = (await outbox(units))[before:]
     assert resolved.payload(ExceptionResolved).exception_id == exception_id(SERVICE, kind, "message", "GD404")
     assert not (await record(units, exception_id(SERVICE, kind, "message", "GD404"))).open
+
+
+async def test_an_exception_scan_keeps_the_progress_so_a_late_earlier_scan_cannot_move_it_back(
+    units: UnitOfWorkFactory, clock: FixedClock
+) -> None:
+    shipment = await picked_up(units, clock)
+    await handle(units, handlers.on_carrier_tracking, scan(clock, shipment, CarrierStatus.IN_TRANSIT))
+    await handle(
+        units, handlers.on_carrier_tracking, scan(clock, shipment, CarrierStatus.EXCEPTION, CarrierException.DELAY)
+    )
+    late = await handle(units, handlers.on_carrier_tracking, scan(clock, shipment, CarrierStatus.PICKED_UP))
+    async with units() as uow:
+        again = await uow.get(Shipment, shipment.id)
+    assert again is not None and again.status == "in_transit"
+    assert TRACKED not in types(late)  # nothing published about moving back
