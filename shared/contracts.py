@@ -11,11 +11,12 @@ from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Generic, Literal, Self, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.clock import Clock
 from shared.fields import (
     MAX_MONEY,
+    BigCount,
     BusinessDate,
     Count,
     Country,
@@ -30,11 +31,13 @@ from shared.fields import (
     Ref,
     Text,
     Timestamp,
+    Total,
     Weight,
 )
 from shared.kinds import Cause, Role, Severity, Stage
 
-MAX_ORDER_JSON_BYTES = 256 * 1024
+MAX_ORDER_JSON_BYTES = 256 * 1024  # an order.accepted event stays far below Kafka's 1 MiB
+MAX_ORDER_PIECES = 2_000_000_000
 LineNo = Annotated[int, Field(ge=1, le=10_000)]
 
 
@@ -168,14 +171,21 @@ class OrderTerms(Contract):
     contact: Name
     lines: Annotated[list[OrderLine], Field(min_length=1, max_length=500)]
 
-    @model_validator(mode="after")
-    def _consistent(self) -> Self:
-        numbers = [line.line_no for line in self.lines]
+    @field_validator("lines")
+    @classmethod
+    def _consistent_lines(cls, lines: list[OrderLine]) -> list[OrderLine]:
+        numbers = [line.line_no for line in lines]
         if len(set(numbers)) != len(numbers):
             raise ValueError("line numbers must be unique")
-        if self.compute_total() > MAX_MONEY:
+        if sum((line.unit_price * line.quantity for line in lines), Decimal(0)) > MAX_MONEY:
             raise ValueError(f"order total exceeds {MAX_MONEY}")
-        if len(self.model_dump_json()) > MAX_ORDER_JSON_BYTES:  # it must fit in one Kafka message
+        if sum(line.quantity for line in lines) > MAX_ORDER_PIECES:
+            raise ValueError(f"more than {MAX_ORDER_PIECES} pieces in one order; split it")
+        return lines
+
+    @model_validator(mode="after")
+    def _fits_one_message(self) -> Self:
+        if len(self.model_dump_json().encode()) > MAX_ORDER_JSON_BYTES:  # UTF-8 bytes, as Kafka counts them
             raise ValueError(f"order larger than {MAX_ORDER_JSON_BYTES // 1024} KiB; split it")
         return self
 
@@ -224,7 +234,7 @@ class ProductionOrderReady(EventData):
 
     event_type: ClassVar[str] = "production.order_ready"
     work_order_ids: Annotated[list[Ref], Field(max_length=500)]
-    quantity: Count
+    quantity: BigCount
 
 
 # --- logistics --------------------------------------------------------------------------
@@ -279,8 +289,8 @@ class OrderSettled(EventData):
     """Every installment of the order is invoiced and paid."""
 
     event_type: ClassVar[str] = "billing.order_settled"
-    invoiced_total: Money
-    paid_total: Money
+    invoiced_total: Total
+    paid_total: Total
 
 
 class MessageRejected(EventData):
@@ -348,7 +358,7 @@ class ExceptionRaised(EventData):
     severity: Severity
     owner: Role = Field(description="Whose job it is to chase it.")
     subject_type: SubjectType
-    subject_id: Ref = Field(description="The work order, shipment, invoice, payment or message it is about.")
+    subject_id: MessageId = Field(description="The work order, shipment, invoice, payment or message it is about.")
     title: Text = Field(description="One sentence a merchandiser reads.")
     facts: Annotated[dict[FactKey, FactValue], Field(max_length=20)] = Field(
         default_factory=dict, description="The facts behind it, e.g. the carrier's own words."
@@ -373,7 +383,7 @@ class ExceptionResolved(EventData):
     exception_id: Ref
     kind: KindName
     subject_type: SubjectType
-    subject_id: Ref
+    subject_id: MessageId
     resolved_at: Timestamp
     by: Name = Field(description="`system` when the condition cleared by itself, else the person.")
     reason: Text

@@ -171,7 +171,7 @@ def messages_waiting(limit: timedelta) -> Rule:
                 kind_name=f"{uow.source}.message_waiting",
                 order_id=UNASSIGNED,
                 subject_type="message",
-                subject_id=scrub(waits_for, 64),
+                subject_id=scrub(waits_for, 100),
                 title=f"{count} message(s) on {topic} wait for {waits_for}, unknown here since {first:%Y-%m-%d %H:%M}",
                 facts={"waits_for": waits_for, "messages": count, "topic": topic},
             )
@@ -183,7 +183,7 @@ async def stopped_waiting(uow: UnitOfWork, waits_for: str) -> None:
     """A parked message was applied: when nothing waits for its key any more, the waiting is over."""
     still = select(func.count()).select_from(ParkedMessage).where(ParkedMessage.waits_for == waits_for)
     if (await uow.session.exec(still)).one() == 0:
-        subject = scrub(waits_for, 64)
+        subject = scrub(waits_for, 100)
         reason = f"{waits_for} is known now; the waiting messages were applied"
         await resolve_exception(
             uow, kind_name=f"{uow.source}.message_waiting", subject_type="message", subject_id=subject, reason=reason

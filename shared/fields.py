@@ -8,6 +8,7 @@ events it is copied into; dates stay in years a business uses (PostgreSQL would 
 """
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
@@ -89,9 +90,23 @@ Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$", examples=["CN"]), AfterVal
 BusinessDate = Annotated[date, AfterValidator(_business_date)]
 Timestamp = Annotated[AwareDatetime, AfterValidator(_business_time)]
 
-Money = Annotated[Decimal, BeforeValidator(_exact_amount), Field(max_digits=18, decimal_places=2, ge=0)]
-PositiveMoney = Annotated[Decimal, BeforeValidator(_exact_amount), Field(max_digits=18, decimal_places=2, gt=0)]
+
+def _to(exponent: str) -> Callable[[Decimal], Decimal]:
+    """Written with exactly that many decimals: `0E-16384` or `1.50000` would not fit a NUMERIC column."""
+    return lambda value: value.quantize(Decimal(exponent))
+
+
+Money = Annotated[
+    Decimal, BeforeValidator(_exact_amount), Field(max_digits=18, decimal_places=2, ge=0), AfterValidator(_to("0.01"))
+]
+PositiveMoney = Annotated[
+    Decimal, BeforeValidator(_exact_amount), Field(max_digits=18, decimal_places=2, gt=0), AfterValidator(_to("0.01"))
+]
+Total = Annotated[Decimal, Field(max_digits=22, decimal_places=2, ge=0), AfterValidator(_to("0.01"))]
+"""A sum of amounts (paid in total, say), which may exceed what one amount may be."""
 MAX_MONEY = Decimal("9999999999999999.99")
 Quantity = Annotated[int, Field(gt=0, le=10_000_000)]
 Count = Annotated[int, Field(ge=0, le=2_000_000_000)]
-Weight = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=3)]
+BigCount = Annotated[int, Field(ge=0, le=10**15)]
+"""A sum of counts (the pieces of several work orders)."""
+Weight = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=3), AfterValidator(_to("0.001"))]

@@ -8,6 +8,7 @@ from sqlmodel import col, select
 
 from services.billing import domain, handlers
 from services.billing.models import Account, Invoice, InvoicePublic, Payment, PaymentPublic
+from shared.errors import Invalid
 from shared.fields import Ref
 from shared.http import Actor
 from shared.service import RuntimeDep
@@ -76,5 +77,8 @@ async def apply_payment(
                 status.HTTP_409_CONFLICT,
                 f"payment in {payment.currency}, invoice {invoice.number} in {invoice.currency}",
             )
-        await handlers.apply_payment(payment, invoice, account, uow, by=actor)
+        try:
+            await handlers.apply_payment(payment, invoice, account, uow, by=actor)
+        except Invalid as error:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
     return payment

@@ -21,7 +21,9 @@ from shared.contracts import (
     PaymentTerms,
     ShipmentDelivered,
 )
+from shared.errors import Invalid
 from shared.exceptions import SYSTEM, raise_exception, resolve_exception, resolve_exceptions
+from shared.fields import MAX_MONEY
 from shared.unit_of_work import UnitOfWork
 from shared.watcher import Rule
 
@@ -133,6 +135,8 @@ async def apply_payment(
             **subject,
         )
         return False
+    if invoice.paid_amount + payment.amount > MAX_MONEY:  # no business pays that; the column could not hold it
+        raise Invalid(f"payment {payment.id} would take invoice {invoice.number}'s paid amount past {MAX_MONEY}")
     matched = domain.match(invoice.amount - invoice.paid_amount, payment.amount)
     payment.invoice_number, payment.match, payment.problem = invoice.number, matched, None
     payment.status, payment.applied_at, payment.applied_by = domain.PaymentStatus.APPLIED, uow.clock.now(), by

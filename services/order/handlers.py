@@ -126,7 +126,7 @@ async def _mark(order: Order, attention: str, rejected: MessageRejected, uow: Un
         order_id=order.id,
         kind_name="order.event_rejected",
         subject_type="message",
-        subject_id=scrub(rejected.rejected_id or rejected.rejected_topic, 64),
+        subject_id=scrub(rejected.rejected_id or rejected.rejected_topic, 100),
         title=attention,
         facts={"topic": rejected.rejected_topic, "event_type": rejected.rejected_type, "reason": rejected.reason},
     )
