@@ -134,6 +134,15 @@ async def on_person_acted(event: Event[OrderExceptionActed], uow: UnitOfWork) ->
     record = await uow.get(ExceptionRecord, acted.exception_id, lock=True)
     if record is None:
         return
+    if record.open:  # said here too, so whoever follows this service's topic knows it is over
+        await resolve_exception(
+            uow,
+            kind_name=record.kind,
+            subject_type=record.subject_type,  # type: ignore[arg-type]
+            subject_id=record.subject_id,
+            reason=acted.note or "resolved on the board",
+            by=acted.by,
+        )
     record.open, record.closed_by_person = False, True
     record.resolved_at = record.resolved_at or acted.at
 
@@ -179,12 +188,12 @@ def messages_waiting(limit: timedelta) -> Rule:
     return messages_waiting
 
 
-async def stopped_waiting(uow: UnitOfWork, waits_for: str) -> None:
-    """A parked message was applied: when nothing waits for its key any more, the waiting is over."""
+async def stopped_waiting(uow: UnitOfWork, waits_for: str, reason: str = "") -> None:
+    """A parked message was applied or dead-lettered: when nothing waits for its key any more, the waiting is over."""
     still = select(func.count()).select_from(ParkedMessage).where(ParkedMessage.waits_for == waits_for)
     if (await uow.session.exec(still)).one() == 0:
         subject = scrub(waits_for, 100)
-        reason = f"{waits_for} is known now; the waiting messages were applied"
+        reason = reason or f"{waits_for} is known now; the waiting messages were applied"
         await resolve_exception(
             uow, kind_name=f"{uow.source}.message_waiting", subject_type="message", subject_id=subject, reason=reason
         )

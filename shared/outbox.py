@@ -147,10 +147,13 @@ class OutboxRelay:
                         no_confirm=True,
                     )
                 )
-            except Exception as error:  # refused before sending (e.g. too large)
+            except Exception as error:  # refused before sending (e.g. too large, or the buffer full)
                 pending.append(_failed(error))
+                if not isinstance(error, PERMANENT):
+                    break  # the rows behind it are not handed over: they go next round, still in order
         results = await asyncio.gather(*pending, return_exceptions=True)
-        return [r if isinstance(r, BaseException) else None for r in results]
+        outcomes = [r if isinstance(r, BaseException) else None for r in results]
+        return outcomes + [outcomes[-1]] * (len(rows) - len(outcomes))  # not attempted: as the one that stopped
 
     async def set_aside(self) -> list[SetAside]:
         """The rows Kafka refused for good, oldest first."""

@@ -58,10 +58,11 @@ async def _issue(account: Account, trigger: InstallmentTrigger, uow: UnitOfWork)
             trigger=trigger,
         )
         uow.emit(event, order_id=account.order_id, correlation_id=account.correlation_id)
-        for early in await uow.all(
-            select(Payment).where(Payment.invoice_number == number, Payment.problem == domain.PaymentProblem.UNMATCHED)
-        ):
-            await apply_payment(early, invoice, account, uow)  # the money came before the invoice
+        early = select(Payment).where(
+            Payment.invoice_number == number, Payment.problem == domain.PaymentProblem.UNMATCHED
+        )
+        for payment in await uow.all(early, lock=True):  # the money came first (re-checked under the lock)
+            await apply_payment(payment, invoice, account, uow)
 
 
 async def _invoices(order_id: str, uow: UnitOfWork) -> list[Invoice]:
@@ -193,7 +194,7 @@ def overdue_invoices() -> Rule:
     async def overdue_invoices(uow: UnitOfWork) -> None:
         today = uow.clock.now().date()
         query = select(Invoice).where(Invoice.status != domain.InvoiceStatus.PAID, col(Invoice.due_date) < today)
-        for invoice in await uow.all(query):
+        for invoice in await uow.all(query, lock=True):  # a payment committing meanwhile is waited for
             owed = invoice.amount - invoice.paid_amount
             await raise_exception(
                 uow,
@@ -215,7 +216,13 @@ def unmatched_payments(limit: timedelta) -> Rule:
         query = select(Payment).where(
             Payment.problem == domain.PaymentProblem.UNMATCHED, col(Payment.recorded_at) < uow.clock.now() - limit
         )
-        for payment in await uow.all(query):
+        for payment in await uow.all(query, lock=True):
+            if invoice := await uow.first(select(Invoice).where(Invoice.number == payment.invoice_number)):
+                # the invoice was committed together with the payment, each unseen by the other
+                account = await _account(invoice.order_id, uow)
+                await uow.session.refresh(invoice)
+                await apply_payment(payment, invoice, account, uow)
+                continue
             await raise_exception(
                 uow,
                 kind_name="billing.unmatched_payment",

@@ -145,7 +145,7 @@ def quiet_shipments(limit: timedelta) -> Rule:
         query = select(Shipment).where(
             col(Shipment.status).in_(domain.MOVING), col(Shipment.last_scan_at) < now - limit
         )
-        for shipment in await uow.all(query):
+        for shipment in await uow.all(query, lock=True):
             assert shipment.last_scan_at is not None
             await raise_exception(
                 uow,

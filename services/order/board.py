@@ -17,7 +17,7 @@ from shared.contracts import (
 )
 from shared.errors import Invalid
 from shared.exceptions import raise_exception, resolve_exception
-from shared.kinds import Severity, kind
+from shared.kinds import KINDS, Severity
 from shared.unit_of_work import UnitOfWork
 from shared.watcher import Rule
 
@@ -48,6 +48,8 @@ async def record(
         entry = BoardEntry(id=data.exception_id, service=service, order_id=order_id, **_state(data))
         entry.customer = order.customer if order else None
         uow.session.add(entry)
+    elif not entry.open and isinstance(data, ExceptionUpdated):
+        return None  # an update that crossed a person's resolve: it stays resolved
     elif not entry.open:  # back after it had cleared: a fresh start
         entry.level, entry.resolved_at, entry.resolved_by, entry.resolution = 0, None, None, None
         entry.acknowledged_at, entry.acknowledged_by, entry.snoozed_until = None, None, None
@@ -102,9 +104,19 @@ async def resolve_own(uow: UnitOfWork, *, order_id: str, **condition: Any) -> No
         await record(uow, resolved, service=uow.source, order_id=order_id)
 
 
+async def _attended(uow: UnitOfWork, order_id: str) -> None:
+    """A person dealt with an event a service could not apply: once none is left, the order is no longer marked."""
+    query = select(BoardEntry.id).where(
+        BoardEntry.order_id == order_id, BoardEntry.kind == "order.event_rejected", col(BoardEntry.open)
+    )
+    order = await uow.get(Order, order_id, lock=True)
+    if order is not None and not (await uow.session.exec(query)).first():
+        order.attention, order.attention_at = None, None
+
+
 async def _summarise(uow: UnitOfWork, order_id: str) -> None:
     """The order's row in the tracking table shows how many exceptions are open and the worst severity."""
-    order = await uow.get(Order, order_id)
+    order = await uow.get(Order, order_id, lock=True)  # writers of one order's summary take turns
     if order is None:
         return
     query = select(BoardEntry.severity).where(BoardEntry.order_id == order_id, col(BoardEntry.open))
@@ -140,6 +152,8 @@ async def act(
         entry.snoozed_until = until
     elif action == ExceptionAction.RESOLVE:
         entry.open, entry.resolved_at, entry.resolved_by, entry.resolution = False, now, by, note
+        if entry.kind == "order.event_rejected":
+            await _attended(uow, entry.order_id)
         if entry.service == uow.source:  # our own: it must not be raised again
             subject: dict[str, Any] = {"subject_type": entry.subject_type, "subject_id": entry.subject_id}
             await resolve_exception(uow, kind_name=entry.kind, reason=note or "resolved on the board", by=by, **subject)
@@ -158,13 +172,16 @@ def escalations() -> Rule:
 
     async def escalations(uow: UnitOfWork) -> None:
         now = uow.clock.now()
-        query = select(BoardEntry).where(col(BoardEntry.open), col(BoardEntry.due_by) < now)
+        query = select(BoardEntry).where(
+            col(BoardEntry.open), col(BoardEntry.due_by) < now, col(BoardEntry.level) < domain.MAX_ESCALATIONS
+        )
         for entry in await uow.all(query, lock=True):
             if not domain.due_for_escalation(due_by=entry.due_by, snoozed_until=entry.snoozed_until, now=now):
                 continue
             entry.level += 1
             entry.severity = Severity(entry.severity).raised()
-            entry.due_by, entry.updated_at = now + kind(entry.kind).deadline, now
+            known = KINDS.get(entry.kind)  # a newer producer's kind: the default deadline
+            entry.due_by, entry.updated_at = now + (known.deadline if known else domain.DEFAULT_DEADLINE), now
             note = f"open past its deadline: level {entry.level}, now {entry.severity}"
             uow.session.add(BoardAction(exception_id=entry.id, action=ESCALATION, by="system", at=now, note=note))
             escalated = OrderExceptionEscalated(

@@ -122,6 +122,10 @@ def worst(severities: Iterable[str]) -> Severity | None:
     return max((Severity(s) for s in severities), key=lambda s: s.rank, default=None)
 
 
+MAX_ESCALATIONS = 10  # past this an exception stays at the top level; its history shows every escalation
+DEFAULT_DEADLINE = timedelta(hours=4)  # for a kind this service does not know (a newer producer's)
+
+
 def due_for_escalation(*, due_by: datetime, snoozed_until: datetime | None, now: datetime) -> bool:
     """An open exception past its deadline escalates, unless a person snoozed it until later."""
     return due_by < now and (snoozed_until is None or snoozed_until <= now)

@@ -1,6 +1,7 @@
 """Order handlers: one small function per command or event."""
 
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.orm import defer
 from sqlmodel import col, select
@@ -86,9 +87,11 @@ async def on_erp_order(message: ErpOrder, uow: UnitOfWork) -> None:
 async def on_lifecycle_event(event: Event[EventData], uow: UnitOfWork) -> None:
     """Any service's event: add it to the timeline, move the status, close when delivered and paid."""
     why = f"{event.envelope.type} for an order not taken in yet"
-    terms_unread = defer(Order.terms)  # type: ignore[arg-type]  # the order's terms are not needed here
-    order = await uow.require(Order, event.order_id, why=why, lock=True, options=[terms_unread])
+    order = await uow.require(Order, event.order_id, why=why, lock=True, options=[terms_unread()])
     _record(uow, event.envelope)
+    if isinstance(event.data, MessageRejected):  # not a step forward: the order is marked, not moved
+        await _mark(order, domain.attention(event.data, event.source), event.data, uow)
+        return
     order.status = domain.advance(order.status, event.data)
     order.updated_at = uow.clock.now()
     found = domain.facts(event)
@@ -97,8 +100,6 @@ async def on_lifecycle_event(event: Event[EventData], uow: UnitOfWork) -> None:
     if order.open_exceptions:  # only then can this event clear one
         for cleared, reason in domain.cleared_by(found, event.envelope.type):
             await board.resolve_own(uow, order_id=order.id, kind_name=cleared, reason=reason, **_it(order))
-    if isinstance(event.data, MessageRejected):
-        await _mark(order, domain.attention(event.data, event.source), event.data, uow)
     closed = order.closed_at is not None
     if domain.can_close(delivered=order.delivered_at is not None, settled=order.settled_at is not None, closed=closed):
         order.closed_at = uow.clock.now()
@@ -112,6 +113,11 @@ async def on_exception_event(event: Event[ExceptionRaised | ExceptionResolved], 
     await board.record(uow, event.data, service=event.source, order_id=event.order_id)
     if await uow.get(Order, event.order_id) is not None:
         _record(uow, event.envelope)
+
+
+def terms_unread() -> Any:
+    """Load an order without its terms (up to 256 KiB of JSON) where they are not needed."""
+    return defer(Order.terms)  # type: ignore[arg-type]
 
 
 def _it(order: Order) -> dict[str, str]:
@@ -146,7 +152,7 @@ def stalled_orders(limits: dict[domain.OrderStatus, timedelta]) -> Rule:
         now = uow.clock.now()
         shortest = min(limits.values())
         query = select(Order).where(Order.status != domain.OrderStatus.CLOSED, col(Order.updated_at) < now - shortest)
-        for order in await uow.all(query):
+        for order in await uow.all(query.options(terms_unread()), lock=True):
             quiet = now - order.updated_at
             if domain.stalled_for(order.status, quiet, limits):
                 await board.raise_own(
@@ -168,7 +174,7 @@ def past_due_orders() -> Rule:
     async def past_due_orders(uow: UnitOfWork) -> None:
         today = uow.clock.now().date()
         query = select(Order).where(col(Order.delivered_at).is_(None), col(Order.delivery_date) < today)
-        for order in await uow.all(query):
+        for order in await uow.all(query.options(terms_unread()), lock=True):
             await board.raise_own(
                 uow,
                 order_id=order.id,

@@ -115,7 +115,7 @@ def silent_work_orders(limit: timedelta) -> Rule:
         query = select(WorkOrder).where(
             WorkOrder.status == domain.WorkOrderStatus.STARTED, col(WorkOrder.last_report_at) < now - limit
         )
-        for work_order in await uow.all(query):
+        for work_order in await uow.all(query, lock=True):
             assert work_order.last_report_at is not None
             await raise_exception(
                 uow,

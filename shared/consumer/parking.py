@@ -14,6 +14,7 @@ from shared.backoff import Backoff
 from shared.consumer.records import Record
 from shared.db import ParkedMessage
 from shared.errors import NotYet
+from shared.exceptions import stopped_waiting
 from shared.unit_of_work import UnitOfWorkFactory
 
 log = logging.getLogger("gendan.consumer")
@@ -59,7 +60,10 @@ class Parking:
 
     async def _delete(self, parked_id: int) -> None:
         async with self.units() as uow:
-            await uow.session.exec(delete(ParkedMessage).where(col(ParkedMessage.id) == parked_id))
+            unparked = delete(ParkedMessage).where(col(ParkedMessage.id) == parked_id)
+            waited_for = (await uow.session.exec(unparked.returning(col(ParkedMessage.waits_for)))).scalar()
+            if waited_for is not None:  # settled otherwise (dead-lettered): it waits no more either
+                await stopped_waiting(uow, waited_for, "the waiting message went to the dead-letter topic")
 
     async def replay(self, key: str, redeliver: Redeliver, reject: Reject) -> None:
         """Retry the messages parked waiting for `key`, oldest first; a failure is left to the sweep."""

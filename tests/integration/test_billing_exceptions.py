@@ -335,3 +335,26 @@ async def test_a_message_waiting_too_long_raises_message_waiting_once(
     [resolved] = (await outbox(units))[before:]
     assert resolved.payload(ExceptionResolved).exception_id == exception_id(SERVICE, kind, "message", "SO404")
     assert not (await record(units, exception_id(SERVICE, kind, "message", "SO404"))).open
+
+
+async def test_a_payment_that_raced_its_invoice_is_applied_by_the_rule_not_raised(
+    units: UnitOfWorkFactory, clock: FixedClock
+) -> None:
+    await handle(units, handlers.on_order_accepted, accepted(clock, ON_ACCEPTANCE))  # issues INV-SO1-1
+    async with units() as uow:  # what a payment committed together with its invoice leaves: unmatched
+        uow.session.add(
+            Payment(
+                id="p-race",
+                invoice_number="INV-SO1-1",
+                order_id="unassigned",
+                amount=Decimal(TOTAL),
+                currency="USD",
+                status="unapplied",
+                problem="unmatched",
+                received_at=clock.now(),
+                recorded_at=clock.now(),
+            )
+        )
+    clock.advance(timedelta(hours=2))
+    assert types(await watch(units, RULES)) == [RECEIVED, SETTLED]  # applied, no exception
+    assert (await row(units, Payment, "p-race")).status == "applied"

@@ -7,12 +7,13 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from services.order import board, handlers
+from services.order import board, domain, handlers
 from services.order.models import BoardAction, BoardEntry, Order
 from services.order.settings import OrderSettings
 from shared.clock import FixedClock
 from shared.contracts import (
     RAISED,
+    REJECTED,
     RESOLVED,
     UPDATED,
     Envelope,
@@ -217,3 +218,48 @@ async def test_an_update_after_escalation_keeps_what_escalation_did(
     shown = await entry(units, raised.data.exception_id)
     assert shown.facts == {"carrier_words": "crushed pallet, wet cartons"}
     assert (shown.severity, shown.level, shown.due_by) == ("critical", 1, escalated.due_by)
+
+
+async def test_an_update_crossing_a_persons_resolve_does_not_reopen_it(
+    units: UnitOfWorkFactory, clock: FixedClock
+) -> None:
+    order = await take_order(units, clock)
+    raised = damage(order.id, clock)
+    async with units() as uow:
+        await handlers.on_exception_event(raised, uow)
+        await board.act(uow, raised.data.exception_id, ExceptionAction.RESOLVE, by="li.wei", note="reshipped")
+    update = UPDATED["logistics"].model_validate(raised.data.model_dump() | {"facts": {"carrier_words": "wet"}})
+    async with units() as uow:  # sent by logistics before it read the person's resolve
+        await handlers.on_exception_event(Event.new(update, source="logistics", order_id=order.id, clock=clock), uow)
+    shown = await entry(units, raised.data.exception_id)
+    assert not shown.open and shown.resolved_by == "li.wei"
+
+
+async def test_escalation_stops_at_its_last_level(units: UnitOfWorkFactory, clock: FixedClock) -> None:
+    order = await take_order(units, clock)
+    raised = damage(order.id, clock)
+    async with units() as uow:
+        await handlers.on_exception_event(raised, uow)
+    watcher = Watcher(units, [board.escalations()])
+    for _ in range(domain.MAX_ESCALATIONS + 3):
+        clock.advance(KINDS[DAMAGE].deadline + timedelta(minutes=1))
+        assert await watcher.tick() == 1  # never fails, however long it stays open
+    assert (await entry(units, raised.data.exception_id)).level == domain.MAX_ESCALATIONS
+
+
+async def test_a_rejected_event_marks_the_order_without_moving_it_and_a_person_clears_the_mark(
+    units: UnitOfWorkFactory, clock: FixedClock
+) -> None:
+    order = await take_order(units, clock)
+    rejected = REJECTED["billing"](rejected_topic="order.events", rejected_type="order.accepted", reason="boom")
+    clock.advance(timedelta(hours=1))
+    async with units() as uow:
+        await handlers.on_lifecycle_event(Event.new(rejected, source="billing", order_id=order.id, clock=clock), uow)
+    async with units() as uow:
+        marked = await uow.get(Order, order.id)
+    assert marked is not None and marked.attention and marked.updated_at == order.updated_at  # not a step
+    [on_board] = [e for e in await events(units, "order.exception_raised") if e.data["kind"] == "order.event_rejected"]
+    async with units() as uow:
+        await board.act(uow, on_board.data["exception_id"], ExceptionAction.RESOLVE, by="li.wei", note="replayed")
+        cleared = await uow.get(Order, order.id)
+    assert cleared is not None and cleared.attention is None

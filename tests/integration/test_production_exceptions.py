@@ -181,7 +181,8 @@ async def test_a_person_resolving_it_stops_re_raising(units: UnitOfWorkFactory, 
     await handle(units, on_person_acted, acted(clock, silent_id(wo), service="logistics"))
     assert (await record(units, silent_id(wo))).open  # neither is a resolve of ours
 
-    assert await handle(units, on_person_acted, acted(clock, silent_id(wo))) == []  # the board published it
+    [said] = await handle(units, on_person_acted, acted(clock, silent_id(wo)))  # followers of this topic hear it
+    assert (said.type, said.data["by"]) == ("production.exception_resolved", "li.wei")
     stored = await record(units, silent_id(wo))
     assert (stored.open, stored.closed_by_person, stored.resolved_at) == (False, True, clock.now())
 
