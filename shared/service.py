@@ -10,9 +10,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Request, Response
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import Field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -25,6 +26,7 @@ from shared.contracts import Envelope
 from shared.db import SessionFactory, make_engine, make_session_factory
 from shared.exceptions import messages_waiting
 from shared.logs import setup_logging
+from shared.metrics import render as render_metrics
 from shared.outbox import OutboxRelay, SetAside
 from shared.settings import ServiceSettings
 from shared.subscriptions import Subscription
@@ -99,6 +101,21 @@ async def retry_set_aside(
 ) -> dict[str, int]:
     """Put set-aside events (all, or the ids given) back in line once the cause is fixed."""
     return {"requeued": await runtime.relay.retry_set_aside(ids)}
+
+
+@health.get("/metrics", tags=["operations"], response_class=Response)
+async def metrics(runtime: RuntimeDep) -> Response:
+    """Prometheus metrics: consumer lag per partition, outbox backlog, set-aside and parked messages, exceptions."""
+    consumer = runtime.consumer
+    body = await render_metrics(
+        service=runtime.settings.service_name,
+        sessions=runtime.sessions,
+        clock=runtime.clock,
+        bootstrap=runtime.settings.kafka_bootstrap_servers,
+        groups={topic: consumer.group(topic) for topic in consumer.subscriptions},
+        prefix=runtime.settings.topic_prefix,
+    )
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
 @health.get("/asyncapi.json")

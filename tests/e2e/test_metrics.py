@@ -1,0 +1,49 @@
+"""Each service's /metrics on the running system: consumer lag per partition of every topic it reads,
+outbox backlog, set-aside and parked messages; lag drains to zero once the orders are through."""
+
+import asyncio
+import time
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from deploy.system import SERVICES, System
+from tests.e2e.flows import order_body, post_orders, wait_closed
+
+pytestmark = pytest.mark.e2e
+
+
+async def scrape(system: System, service: str) -> dict[str, list[tuple[dict[str, str], float]]]:
+    async with httpx.AsyncClient(base_url=system.url(service), timeout=30) as client:
+        response = await client.get("/metrics")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    return {
+        family.name: [(sample.labels, sample.value) for sample in family.samples]
+        for family in text_string_to_metric_families(response.text)
+    }
+
+
+async def test_every_service_reports_its_lag_and_backlog(shared_system: System) -> None:
+    orders = await post_orders(shared_system, [order_body(n) for n in range(3)])
+    await wait_closed(shared_system, [o["id"] for o in orders])
+    expected_topics = {
+        "order": {"erp.orders", "production.events", "logistics.events", "billing.events"},
+        "production": {"order.events", "mes.events"},
+        "logistics": {"order.events", "wms.events", "carrier.tracking"},
+        "billing": {"order.events", "logistics.events", "finance.payments"},
+    }
+    deadline = time.monotonic() + 30
+    for service in SERVICES:
+        while True:
+            found = await scrape(shared_system, service)
+            lag = found["gendan_consumer_lag"]
+            assert {labels["topic"] for labels, _ in lag} == expected_topics[service], service
+            if all(value == 0 for _, value in lag) or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.5)
+        assert all(value == 0 for _, value in lag), (service, [x for x in lag if x[1]])
+        for name in ("gendan_outbox_unsent", "gendan_outbox_set_aside", "gendan_parked_messages"):
+            [(labels, _)] = found[name]
+            assert labels == {"service": service}
+        assert found["gendan_outbox_set_aside"][0][1] == 0
