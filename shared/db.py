@@ -6,7 +6,19 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Identity, Index, LargeBinary, Numeric, Text, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    LargeBinary,
+    Numeric,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -110,6 +122,22 @@ class ExceptionRecord(SQLModel, table=True):
     raised_at: datetime = timestamp()
     due_by: datetime = timestamp()
     resolved_at: datetime | None = timestamp(nullable=True)
+
+
+class DeadLetterAction(SQLModel, table=True):
+    """What a person did with a dead letter (replayed or discarded), so it is done once."""
+
+    __tablename__ = "dead_letter_actions"
+    __table_args__ = (UniqueConstraint("topic", "partition", "offset"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
+    topic: str
+    partition: int
+    offset: int = Field(sa_column=Column(BigInteger, nullable=False))
+    action: str
+    by: str
+    at: datetime = timestamp()
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
 
 
 # SQLSTATE classes that mean "try again": connection exceptions (08), transaction rollbacks such

@@ -134,3 +134,19 @@ def create_exceptions_table() -> None:
         sa.Column("due_by", ts, nullable=False),
         sa.Column("resolved_at", ts, nullable=True),
     )
+
+
+def create_dead_letter_actions_table() -> None:
+    """What people did with dead letters (DeadLetterAction)."""
+    op.create_table(
+        "dead_letter_actions",
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("topic", sa.String, nullable=False),
+        sa.Column("partition", sa.Integer, nullable=False),
+        sa.Column("offset", sa.BigInteger, nullable=False),
+        sa.Column("action", sa.String, nullable=False),
+        sa.Column("by", sa.String, nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("note", sa.Text, nullable=False),
+        sa.UniqueConstraint("topic", "partition", "offset"),
+    )

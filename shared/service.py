@@ -18,7 +18,7 @@ from pydantic import Field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared import housekeeping, http, migrations, schemas
+from shared import dead_letter_desk, housekeeping, http, migrations, schemas
 from shared.broker import ensure_topics, make_broker
 from shared.clock import Clock, SystemClock
 from shared.consumer import Consumer, RejectionHandler, publish_rejections
@@ -210,6 +210,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None, clock
 
     app = FastAPI(title=f"Gendan {spec.name} service", lifespan=lifespan)
     app.include_router(health)
+    app.include_router(dead_letter_desk.router)
     for router in spec.routers:
         app.include_router(router)
     http.install(app, max_body_bytes=settings.max_body_bytes)
