@@ -172,6 +172,11 @@ cmd_start() {
         info "Kafka process ${pid} exists but port ${KAFKA_PORT} is not open yet; waiting for it ..."
     else
         rm -f "$KAFKA_PIDFILE"
+        if port_open "$KAFKA_HOST" "$KAFKA_PORT" && port_open "$KAFKA_HOST" "$KAFKA_CONTROLLER_PORT"; then
+            # Both ports answer: another clone's broker, started by this same script. Share it.
+            info "reusing the Kafka already serving ${KAFKA_HOST}:${KAFKA_PORT} (not ours: '$0 stop' leaves it running)."
+            return 0
+        fi
         local p
         for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
             if port_open "$KAFKA_HOST" "$p"; then

@@ -174,7 +174,14 @@ cmd_start() {
         info "PostgreSQL is already running on ${PG_HOST}:${PG_PORT}."
     else
         if port_open "$PG_HOST" "$PG_PORT"; then
-            die "port ${PG_HOST}:${PG_PORT} is already in use by another process (a system PostgreSQL?). Stop it or set PGPORT_LOCAL."
+            # Another clone's server (or a system one) we can use as the superuser: share it.
+            if server_ready && as_pg "${PG_BIN}/psql" -h "$PG_HOST" -p "$PG_PORT" -U "$PG_SUPERUSER" -d postgres \
+                    -Atqc 'SELECT 1' >/dev/null 2>&1; then
+                info "reusing the PostgreSQL already serving ${PG_HOST}:${PG_PORT} (not ours: '$0 stop' leaves it running)."
+                create_databases
+                return 0
+            fi
+            die "port ${PG_HOST}:${PG_PORT} is already in use by another process we cannot use as ${PG_SUPERUSER}. Stop it or set PGPORT_LOCAL."
         fi
         # After a crash (kill -9) the old postmaster can stay a zombie for a few
         # seconds; postgres refuses to start while its pid still "exists".
