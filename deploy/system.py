@@ -115,7 +115,7 @@ class System:
         return f"http://127.0.0.1:{self.ports[service]}"
 
     async def wait_healthy(self, service: str, timeout: float = 60) -> None:
-        """Wait until the service answers /health (it has migrated and joined Kafka)."""
+        """Wait until the service answers /ready (it has migrated and reaches the database and Kafka)."""
         deadline = time.monotonic() + timeout
         async with httpx.AsyncClient() as client:
             while time.monotonic() < deadline:
@@ -123,7 +123,7 @@ class System:
                 if proc is None or proc.poll() is not None:
                     raise RuntimeError(f"{service} exited; see {self.log_dir}")
                 try:
-                    if (await client.get(self.url(service) + "/health")).status_code == 200:
+                    if (await client.get(self.url(service) + "/ready")).status_code == 200:
                         return
                 except httpx.TransportError:
                     pass

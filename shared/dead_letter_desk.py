@@ -111,6 +111,13 @@ def consumed(runtime: Any, topic: str) -> str:
     return topic
 
 
+async def ours(runtime: Any, topic: str, limit: int) -> list[tuple[Any, dict[str, str]]]:
+    """The dead letters this service wrote for a topic (every service reading a topic shares its `.dlq`)."""
+    settings, group = runtime.settings, runtime.consumer.group(topic)
+    records = await read(settings.kafka_bootstrap_servers, topic, settings.topic_prefix, limit)
+    return [(record, headers) for record, headers in records if headers.get("x-consumer-group") == group]
+
+
 async def actions(runtime: Any, topic: str) -> dict[tuple[int, int], DeadLetterAction]:
     query = select(DeadLetterAction).where(DeadLetterAction.topic == topic)
     async with runtime.sessions() as session:
@@ -123,16 +130,13 @@ async def list_dead_letters(
 ) -> list[DeadLetter]:
     """The newest dead letters of one consumed topic (up to `limit` per partition), with reason and status."""
     consumed(runtime, topic)
-    settings = runtime.settings
-    records = await read(settings.kafka_bootstrap_servers, topic, settings.topic_prefix, limit)
+    records = await ours(runtime, topic, limit)
     done = await actions(runtime, topic)
     return [_shown(topic, r, h, done.get((r.partition, r.offset))) for r, h in records]
 
 
 async def find(runtime: Any, topic: str, partition: int, offset: int) -> tuple[Any, dict[str, str]]:
-    settings = runtime.settings
-    records = await read(settings.kafka_bootstrap_servers, topic, settings.topic_prefix, 500)
-    for record, headers in records:
+    for record, headers in await ours(runtime, topic, 500):
         if (record.partition, record.offset) == (partition, offset):
             return record, headers
     raise HTTPException(status.HTTP_404_NOT_FOUND, f"no dead letter {topic} {partition}/{offset} (or too old)")

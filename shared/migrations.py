@@ -6,6 +6,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command, context, op
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -21,6 +22,11 @@ def config(migrations_dir: Path, url: str) -> Config:
     cfg.set_main_option("script_location", str(migrations_dir))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
+
+
+def head(migrations_dir: Path) -> str | None:
+    """The newest revision of a service's migrations."""
+    return ScriptDirectory(str(migrations_dir)).get_current_head()
 
 
 def upgrade(migrations_dir: Path, url: str) -> None:

@@ -16,6 +16,7 @@ from faststream.specification import AsyncAPI
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import Field
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import dead_letter_desk, housekeeping, http, migrations, schemas
@@ -23,7 +24,7 @@ from shared.broker import ensure_topics, make_broker
 from shared.clock import Clock, SystemClock
 from shared.consumer import Consumer, RejectionHandler, publish_rejections
 from shared.contracts import Envelope
-from shared.db import SessionFactory, make_engine, make_session_factory
+from shared.db import SessionFactory, is_transient, make_engine, make_session_factory
 from shared.exceptions import messages_waiting
 from shared.logs import setup_logging
 from shared.metrics import render as render_metrics
@@ -65,6 +66,7 @@ class Runtime:
     relay: OutboxRelay
     consumer: Consumer
     watcher: Watcher
+    schema_head: str | None = None  # the newest migration of this code
     tasks: list["asyncio.Task[None]"] = field(default_factory=list)
 
 
@@ -81,12 +83,25 @@ health = APIRouter(tags=["health"])
 
 @health.get("/health")
 async def check_health(runtime: RuntimeDep) -> dict[str, str]:
-    """Readiness: the database answers and the Kafka broker is reachable."""
-    async with runtime.sessions() as session:
-        await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+    """Liveness: the process is up and has started (restart it if this does not answer)."""
+    return {"status": "ok", "service": runtime.settings.service_name}
+
+
+@health.get("/ready")
+async def check_ready(runtime: RuntimeDep) -> dict[str, str]:
+    """Readiness: the database answers at the newest migration and the Kafka broker is reachable."""
+    try:
+        async with runtime.sessions() as session:
+            version = (await session.exec(text("SELECT version_num FROM alembic_version"))).scalar()  # type: ignore[call-overload]
+    except DBAPIError as error:
+        if is_transient(error):
+            raise
+        raise HTTPException(503, "database not migrated yet") from error
+    if version != runtime.schema_head:
+        raise HTTPException(503, f"database at migration {version}, this code needs {runtime.schema_head}")
     if not await runtime.broker.ping(timeout=5):
         raise HTTPException(503, "Kafka unreachable")
-    return {"status": "ok", "service": runtime.settings.service_name}
+    return {"status": "ready", "service": runtime.settings.service_name, "migration": version}
 
 
 @health.get("/outbox/set-aside", tags=["operations"])
@@ -166,7 +181,8 @@ def build_runtime(spec: ServiceSpec, settings: ServiceSettings, clock: Clock) ->
     )
     waiting = messages_waiting(timedelta(hours=settings.message_waiting_hours))
     watcher = Watcher(units, [waiting, *spec.rules(settings)], every=settings.watch_seconds)
-    return Runtime(settings, clock, engine, sessions, units, broker, relay, consumer, watcher)
+    head = migrations.head(spec.migrations)
+    return Runtime(settings, clock, engine, sessions, units, broker, relay, consumer, watcher, head)
 
 
 def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None, clock: Clock | None = None) -> FastAPI:

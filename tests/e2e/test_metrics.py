@@ -47,3 +47,11 @@ async def test_every_service_reports_its_lag_and_backlog(shared_system: System) 
             [(labels, _)] = found[name]
             assert labels == {"service": service}
         assert found["gendan_outbox_set_aside"][0][1] == 0
+
+
+async def test_alive_and_ready(shared_system: System) -> None:
+    for service in SERVICES:
+        async with httpx.AsyncClient(base_url=shared_system.url(service), timeout=30) as client:
+            alive, ready = await client.get("/health"), await client.get("/ready")
+        assert alive.status_code == 200 and alive.json()["status"] == "ok"
+        assert ready.status_code == 200 and ready.json()["migration"].isdigit(), ready.text
