@@ -11,6 +11,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from deploy import dead_letters as cli
 from deploy.system import System
 from shared import topics
 
@@ -29,7 +30,9 @@ async def mine(client: httpx.AsyncClient, marker: str, count: int, timeout: floa
     raise AssertionError(f"{count} dead letters with {marker} not there after {timeout} s")
 
 
-async def test_dead_letters_are_listed_discarded_and_replayed(shared_system: System) -> None:
+async def test_dead_letters_are_listed_discarded_and_replayed(
+    shared_system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
     run = uuid4().hex[:8]
     producer = AIOKafkaProducer(bootstrap_servers=shared_system.kafka)
     await producer.start()
@@ -56,6 +59,13 @@ async def test_dead_letters_are_listed_discarded_and_replayed(shared_system: Sys
         assert replayed.status_code == 200 and replayed.json()["status"] == "replayed"
         back = await mine(client, f"dl-{run}-2", 2)  # read again from mes.events, and refused again
         assert {d["status"] for d in back} == {"replayed", "open"}
+
+        url = shared_system.url("production")
+        assert await asyncio.to_thread(cli.main, ["list", "--url", url, "mes.events"]) == 0  # the same from a terminal
+        listed = json.loads(capsys.readouterr().out)
+        assert {"discarded", "replayed"} <= {d["status"] for d in listed if f"dl-{run}-" in d["body"]}
+        refused = ["discard", "--url", url, "--as", "ops.wang", "mes.events", str(first["partition"])]
+        assert await asyncio.to_thread(cli.main, [*refused, str(first["offset"]), "again"]) == 1  # done once
 
         assert (await client.get("/dead-letters/erp.orders")).status_code == 404  # production does not read it
         assert (await client.post(f"{where}/replay")).status_code == 422  # who acts must be said

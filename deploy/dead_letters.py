@@ -1,0 +1,41 @@
+"""`python -m deploy.dead_letters`: work a service's dead letters from a terminal, through its HTTP API.
+
+python -m deploy.dead_letters list    --url http://127.0.0.1:8002 mes.events
+python -m deploy.dead_letters replay  --url http://127.0.0.1:8002 --as ops.wang mes.events 3 117
+python -m deploy.dead_letters discard --url http://127.0.0.1:8002 --as ops.wang mes.events 3 118 "test message"
+"""
+
+import argparse
+import json
+import sys
+
+import httpx
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; prints the answer as JSON; exit 1 when the service refuses."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=("list", "replay", "discard"))
+    parser.add_argument("--url", required=True, help="the service that consumes the topic")
+    parser.add_argument("--as", dest="actor", default="", help="who acts (required to replay or discard)")
+    parser.add_argument("topic")
+    parser.add_argument("partition", nargs="?", type=int)
+    parser.add_argument("offset", nargs="?", type=int)
+    parser.add_argument("reason", nargs="?", default="")
+    args = parser.parse_args(argv)
+    path = f"/dead-letters/{args.topic}"
+    with httpx.Client(base_url=args.url, timeout=60, headers={"X-Actor": args.actor} if args.actor else {}) as client:
+        if args.command == "list":
+            answer = client.get(path)
+        elif args.partition is None or args.offset is None:
+            parser.error(f"{args.command} needs a partition and an offset")
+        elif args.command == "replay":
+            answer = client.post(f"{path}/{args.partition}/{args.offset}/replay")
+        else:
+            answer = client.post(f"{path}/{args.partition}/{args.offset}/discard", json={"reason": args.reason})
+    print(json.dumps(answer.json(), indent=2, ensure_ascii=False))
+    return 0 if answer.is_success else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
