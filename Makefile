@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test test-unit demo up servers servers-down bench lint format schemas clean
+.PHONY: install test test-unit demo up servers servers-down bench chaos lint format schemas clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ servers-down:
 
 bench: install  ## benchmark: the system against a raw aiokafka + asyncpg baseline
 	$(BIN)/python -m tests.benchmark
+
+chaos: install  ## faults under load, counted: kill -9 of each service and database connections cut (RUNS=20)
+	$(BIN)/python -m tests.chaos --runs $(or $(RUNS),20)
 
 schemas: install  ## (re)write docs/schemas/ from the contracts; refuses a breaking change within a version
 	$(BIN)/python -m shared.schemas
