@@ -34,18 +34,23 @@ class Subscription:
 def on_events(topic: str, handlers: Mapping[type[EventData], EventHandler]) -> Subscription:
     """Consume lifecycle events, each handler keyed by its contract; other types are someone else's and skipped.
 
+    A contract is a type and a version: while producers move to a new version of an event, register
+    both classes and each envelope is read by the class of its own `version`. A version of a handled
+    type that no class here reads is refused (dead-lettered), never read as another version.
     The payload is validated once, here, and the handler receives it typed as `Event[Contract]`."""
-    by_type = {model.event_type: (model, handler) for model, handler in handlers.items()}
+    by_version = {(model.event_type, model.version): (model, handler) for model, handler in handlers.items()}
+    handled = {event_type for event_type, _ in by_version}
 
     def parse(body: bytes) -> Parsed:
         envelope = Envelope.model_validate_json(body)
-        if (known := by_type.get(envelope.type)) is None:
+        if envelope.type not in handled:
             return Parsed(str(envelope.id), envelope, None, envelope.correlation_id)
+        if (known := by_version.get((envelope.type, envelope.version))) is None:
+            raise ValueError(f"{envelope.type} version {envelope.version}: no contract for it here yet")
         model, handler = known
-        event = Event.of(envelope, model)
-        return Parsed(str(envelope.id), event, handler, envelope.correlation_id)
+        return Parsed(str(envelope.id), Event.of(envelope, model), handler, envelope.correlation_id)
 
-    return Subscription(topic, parse, f"handles {', '.join(sorted(by_type))}", tuple(handlers))
+    return Subscription(topic, parse, f"handles {', '.join(sorted(handled))}", tuple(handlers))
 
 
 def on_partner(topic: str, model: type[PartnerMessage], handler: PartnerHandler) -> Subscription:

@@ -113,3 +113,31 @@ def test_events_tolerate_fields_added_by_newer_producers() -> None:
     assert ProductionStarted.model_validate({"work_order_id": "WO1", "added_later": 1}) == ProductionStarted(
         work_order_id="WO1"
     )
+
+
+def test_a_consumer_reads_each_version_of_an_event_by_its_own_class() -> None:
+    from typing import ClassVar
+
+    from shared.contracts import Envelope, ProductionStarted
+    from shared.subscriptions import on_events
+
+    class ProductionStartedV2(ProductionStarted):
+        version: ClassVar[int] = 2
+        line_no: int
+
+    async def v1(event: object, uow: object) -> None: ...
+
+    async def v2(event: object, uow: object) -> None: ...
+
+    sub = on_events("production.events", {ProductionStarted: v1, ProductionStartedV2: v2})
+    old = Envelope.new(ProductionStarted(work_order_id="WO1"), source="production", order_id="SO1", clock=CLOCK)
+    new = Envelope.new(
+        ProductionStartedV2(work_order_id="WO1", line_no=2), source="production", order_id="SO1", clock=CLOCK
+    )
+    assert (old.version, new.version) == (1, 2)
+    read_old, read_new = sub.parse(old.model_dump_json().encode()), sub.parse(new.model_dump_json().encode())
+    assert (read_old.handler, type(read_old.message.data)) == (v1, ProductionStarted)
+    assert (read_new.handler, read_new.message.data.line_no) == (v2, 2)
+    unknown = old.model_copy(update={"version": 3}).model_dump_json().encode()
+    with pytest.raises(ValueError, match="version 3"):
+        sub.parse(unknown)
