@@ -61,6 +61,15 @@ def damage(order_id: str, clock: FixedClock, **changes: Any) -> Event[Any]:
     return Event.new(data, source="logistics", order_id=order_id, clock=clock)
 
 
+async def damaged_order(units: UnitOfWorkFactory, clock: FixedClock) -> tuple[Order, Event[Any]]:
+    """An order taken in, and a damage logistics raised on it, on the board."""
+    order = await take_order(units, clock)
+    raised = damage(order.id, clock)
+    async with units() as uow:
+        await handlers.on_exception_event(raised, uow)
+    return order, raised
+
+
 async def entry(units: UnitOfWorkFactory, ident: str) -> BoardEntry:
     async with units() as uow:
         found = await uow.get(BoardEntry, ident)
@@ -77,10 +86,7 @@ async def events(units: UnitOfWorkFactory, kind: str) -> list[Envelope]:
 async def test_another_services_exception_is_on_the_board_and_the_order_row(
     units: UnitOfWorkFactory, clock: FixedClock
 ) -> None:
-    order = await take_order(units, clock)
-    raised = damage(order.id, clock)
-    async with units() as uow:
-        await handlers.on_exception_event(raised, uow)
+    order, raised = await damaged_order(units, clock)
     shown = await entry(units, raised.data.exception_id)
     assert (shown.stage, shown.kind, shown.cause, shown.customer) == ("logistics", DAMAGE, "carrier", order.customer)
     async with units() as uow:
@@ -138,10 +144,7 @@ async def test_people_act_on_an_exception_and_each_act_is_recorded_and_published
 async def test_escalation_happens_once_per_level_and_waits_out_a_snooze(
     units: UnitOfWorkFactory, clock: FixedClock
 ) -> None:
-    order = await take_order(units, clock)
-    raised = damage(order.id, clock)
-    async with units() as uow:
-        await handlers.on_exception_event(raised, uow)
+    order, raised = await damaged_order(units, clock)
     watcher = Watcher(units, [board.escalations()])
     clock.advance(KINDS[DAMAGE].deadline + timedelta(minutes=1))
     await watcher.tick()
@@ -203,10 +206,7 @@ async def test_a_person_resolving_the_orders_own_exception_stops_it_coming_back(
 async def test_an_update_after_escalation_keeps_what_escalation_did(
     units: UnitOfWorkFactory, clock: FixedClock
 ) -> None:
-    order = await take_order(units, clock)
-    raised = damage(order.id, clock)
-    async with units() as uow:
-        await handlers.on_exception_event(raised, uow)
+    order, raised = await damaged_order(units, clock)
     clock.advance(KINDS[DAMAGE].deadline + timedelta(minutes=1))
     await Watcher(units, [board.escalations()]).tick()
     escalated = await entry(units, raised.data.exception_id)
@@ -223,10 +223,8 @@ async def test_an_update_after_escalation_keeps_what_escalation_did(
 async def test_an_update_crossing_a_persons_resolve_does_not_reopen_it(
     units: UnitOfWorkFactory, clock: FixedClock
 ) -> None:
-    order = await take_order(units, clock)
-    raised = damage(order.id, clock)
+    order, raised = await damaged_order(units, clock)
     async with units() as uow:
-        await handlers.on_exception_event(raised, uow)
         await board.act(uow, raised.data.exception_id, ExceptionAction.RESOLVE, by="li.wei", note="reshipped")
     update = UPDATED["logistics"].model_validate(raised.data.model_dump() | {"facts": {"carrier_words": "wet"}})
     async with units() as uow:  # sent by logistics before it read the person's resolve
@@ -236,10 +234,7 @@ async def test_an_update_crossing_a_persons_resolve_does_not_reopen_it(
 
 
 async def test_escalation_stops_at_its_last_level(units: UnitOfWorkFactory, clock: FixedClock) -> None:
-    order = await take_order(units, clock)
-    raised = damage(order.id, clock)
-    async with units() as uow:
-        await handlers.on_exception_event(raised, uow)
+    order, raised = await damaged_order(units, clock)
     watcher = Watcher(units, [board.escalations()])
     for _ in range(domain.MAX_ESCALATIONS + 3):
         clock.advance(KINDS[DAMAGE].deadline + timedelta(minutes=1))
