@@ -7,7 +7,8 @@ from datetime import datetime
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import DateTime, Text, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.orm.interfaces import ORMOption
 from sqlmodel import SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -36,6 +37,7 @@ class UnitOfWork:
     topic: str
     released: list[str] = field(default_factory=list)
     outbox: list[dict[str, Any]] = field(default_factory=list)
+    locked: set[tuple[type[SQLModel], str]] = field(default_factory=set)
 
     def emit(
         self,
@@ -66,8 +68,16 @@ class UnitOfWork:
         return partial(self.emit, order_id=order_id, correlation_id=correlation_id)
 
     async def get(self, model: type[M], key: str, *, lock: bool = False, options: Sequence[ORMOption] = ()) -> M | None:
-        """The row with primary key `key`, locked for this transaction when `lock`."""
-        return await self.session.get(model, key, with_for_update=lock, options=options)
+        """The row with primary key `key`, locked for this transaction when `lock`.
+
+        A row this transaction locked before is not read again: the session holds it, current and
+        still locked (a batch often carries several events of one order)."""
+        if lock and (model, key) in self.locked:
+            lock = False
+        row = await self.session.get(model, key, with_for_update=lock, options=options)
+        if lock and row is not None:
+            self.locked.add((model, key))
+        return row
 
     async def require(
         self, model: type[M], key: str, *, why: str, lock: bool = False, options: Sequence[ORMOption] = ()
@@ -95,13 +105,33 @@ class UnitOfWork:
 
     async def claim(self, consumer: str, message_id: str) -> bool:
         """Record a message as applied; False when this consumer applied it before."""
-        stmt = (
-            insert(InboxMessage)
-            .values(consumer=consumer, message_id=message_id, processed_at=self.clock.now())
-            .on_conflict_do_nothing()
-            .returning(col(InboxMessage.message_id))
-        )
-        return (await self.session.exec(stmt)).first() is not None
+        return bool(await self.claim_all([(consumer, message_id)]))
+
+    async def claim_all(self, messages: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Record several (consumer, message id) as applied in one statement; the ones not applied before.
+
+        A pair given twice is claimed once (PostgreSQL's DO NOTHING skips a conflict within the statement)."""
+        if not messages:
+            return set()
+        pairs = list(dict.fromkeys(messages))
+        params = {"consumers": [c for c, _ in pairs], "ids": [m for _, m in pairs], "now": self.clock.now()}
+        return {(c, m) for c, m in (await self.session.exec(CLAIM, params=params)).all()}
+
+
+# One statement whatever the batch size, so it is compiled and prepared once: the pairs come as two arrays.
+CLAIM = (
+    insert(InboxMessage.__table__)  # type: ignore[attr-defined]  # Core: the ORM would read the arrays as rows
+    .from_select(
+        [col(InboxMessage.consumer), col(InboxMessage.message_id), col(InboxMessage.processed_at)],
+        select(
+            func.unnest(bindparam("consumers", type_=ARRAY(Text))),
+            func.unnest(bindparam("ids", type_=ARRAY(Text))),
+            bindparam("now", type_=DateTime(timezone=True)),
+        ),
+    )
+    .on_conflict_do_nothing()
+    .returning(col(InboxMessage.consumer), col(InboxMessage.message_id))
+)
 
 
 @dataclass

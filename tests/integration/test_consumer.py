@@ -127,7 +127,7 @@ async def test_batch_applies_in_one_transaction_or_falls_back_one_by_one(units: 
     h = Harness(units)
     h.behaviour = lambda message, attempt: _wait_if(message.message_id == "early")
     sub = h.consumer.subscriptions["mes.events"]
-    at = [Record("mes.events", 0, offset, None) for offset in range(8)]
+    at = [Record("mes.events", 0, offset, None) for offset in range(10)]
     async with TestKafkaBroker(h.broker):
         await h.consumer.deliver_batch(sub, [(mes("a"), at[0]), (mes("b"), at[1]), (mes("a"), at[2])])
         assert h.attempts == {"a": 1, "b": 1}  # the duplicate seen by the inbox
@@ -136,9 +136,11 @@ async def test_batch_applies_in_one_transaction_or_falls_back_one_by_one(units: 
         assert transactions == (1,)  # both marks written by one transaction
         batch = [(mes("c"), at[3]), (mes("early"), at[4]), (b"junk", at[5]), (mes("d"), at[6])]
         await h.consumer.deliver_batch(sub, batch)
+        await h.consumer.deliver_batch(sub, [(mes("a"), at[8]), (mes("e"), at[9])])  # a: applied two batches ago
     async with units() as uow:
         applied = set((await uow.session.exec(select(InboxMessage.message_id))).all())
-    assert applied == {"a", "b", "c", "d"}
+    assert applied == {"a", "b", "c", "d", "e"}
+    assert h.attempts["a"] == 1 and h.attempts["e"] == 1
     assert h.attempts["c"] == 2  # the batch was rolled back, then c applied alone
     assert await parked(units) == 1
     assert [headers["x-original-offset"] for _, headers in h.dead] == ["5"]
