@@ -151,11 +151,43 @@ NET_30_AFTER_DELIVERY = PaymentTerms(
 
 class OrderLine(Contract):
     line_no: LineNo
-    product: Name = Field(description="Product model.")
+    product: Name = Field(description="Product model, as the customer names it.")
+    sku: Ref | None = Field(default=None, description="Our article number, when the customer knows it.")
     spec: LongText = ""
     quantity: Quantity
+    unit: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,16}$")] = Field(
+        default="pcs", description="e.g. pcs, kg, m, set."
+    )
     unit_price: Money
+    requested_date: BusinessDate | None = Field(
+        default=None, description="The date the customer wants this line; the order's delivery date when absent."
+    )
     make_or_buy: Literal["make", "buy"] = "make"
+
+
+Incoterm = Literal["EXW", "FCA", "FAS", "FOB", "CFR", "CIF", "CPT", "CIP", "DAP", "DPU", "DDP"]
+
+
+class Requirements(Contract):
+    """The customer's special requirements, as fields a department can act on rather than free text."""
+
+    packaging: OptionalText = Field(default="", description="e.g. export carton, 20 pcs per carton, palletised.")
+    labelling: OptionalText = Field(default="", description="e.g. customer barcode labels, CE mark.")
+    certifications: Annotated[list[Name], Field(max_length=20)] = Field(
+        default_factory=list, description="Certificates that must ship with the goods, e.g. RoHS, CO, MSDS."
+    )
+    inspection: Literal["none", "internal", "customer", "third_party"] = Field(
+        default="none", description="Who inspects before shipment."
+    )
+    notes: LongText = ""
+
+
+class Attachment(Contract):
+    """A document kept elsewhere (drawing, PO scan, artwork), by reference."""
+
+    name: Name
+    url: Annotated[str, Field(pattern=r"^https?://", max_length=2000)]
+    kind: Annotated[str, Field(pattern=r"^[a-z_]{1,32}$")] = "document"
 
 
 class OrderTerms(Contract):
@@ -169,6 +201,11 @@ class OrderTerms(Contract):
     delivery_address: Text
     destination_country: Country = "CN"
     contact: Name
+    contact_email: OptionalText = ""
+    contact_phone: OptionalText = ""
+    incoterm: Incoterm | None = Field(default=None, description="Incoterms 2020 rule, e.g. FOB.")
+    requirements: Requirements = Requirements()
+    attachments: Annotated[list[Attachment], Field(max_length=50)] = Field(default_factory=list)
     lines: Annotated[list[OrderLine], Field(min_length=1, max_length=500)]
 
     @field_validator("lines")
@@ -185,7 +222,8 @@ class OrderTerms(Contract):
 
     @model_validator(mode="after")
     def _fits_one_message(self) -> Self:
-        if len(self.model_dump_json().encode()) > MAX_ORDER_JSON_BYTES:  # UTF-8 bytes, as Kafka counts them
+        # UTF-8 bytes, as Kafka counts them; the terms alone (events carrying them add a bounded amount)
+        if len(self.model_dump_json(include=set(OrderTerms.model_fields)).encode()) > MAX_ORDER_JSON_BYTES:
             raise ValueError(f"order larger than {MAX_ORDER_JSON_BYTES // 1024} KiB; split it")
         return self
 
@@ -194,14 +232,98 @@ class OrderTerms(Contract):
         return sum((line.unit_price * line.quantity for line in self.lines), Decimal(0))
 
 
+class LineDates(Contract):
+    """A line's requested and confirmed dates, kept side by side."""
+
+    line_no: LineNo
+    requested_date: BusinessDate
+    confirmed_date: BusinessDate
+
+
+class OrderReviewRequested(EventData, OrderTerms):
+    """An order taken in and under review: each reviewing department answers (production with its
+    feasibility). Published again with the next `order_version` when the terms are amended during review."""
+
+    event_type: ClassVar[str] = "order.review_requested"
+    order_version: Annotated[int, Field(ge=1, le=10_000)] = 1
+    total_amount: Money = Field(description="Sum of the lines.")
+    departments: Annotated[list[Ref], Field(max_length=20)] = Field(
+        default_factory=list, description="The departments whose approval the order waits for."
+    )
+
+
 class OrderAccepted(EventData, OrderTerms):
     event_type: ClassVar[str] = "order.accepted"
     total_amount: Money = Field(description="Sum of the lines.")
+    order_version: Annotated[int, Field(ge=1, le=10_000)] = 1
+    confirmed: Annotated[list[LineDates], Field(max_length=500)] = Field(
+        default_factory=list, description="Per line: the date the customer asked for and the date we confirm."
+    )
+
+
+class OrderRejected(EventData):
+    """Review refused the order; nothing is made, shipped or invoiced."""
+
+    event_type: ClassVar[str] = "order.rejected"
+    reasons: Annotated[list[Text], Field(min_length=1, max_length=20)]
 
 
 class OrderClosed(EventData):
     event_type: ClassVar[str] = "order.closed"
     closed_at: Timestamp
+
+
+class ChangeKind(StrEnum):
+    CHANGE = "change"
+    CANCEL = "cancel"
+
+
+class OrderChangeRequested(EventData):
+    """The customer asked to change or cancel an accepted order. Production and logistics answer with an
+    impact assessment (`<service>.change_assessed`) by `respond_by`; nothing changes until the merchandiser
+    accepts (`order.change_accepted` / `order.cancelled`) or rejects (`order.change_rejected`)."""
+
+    event_type: ClassVar[str] = "order.change_requested"
+    change_id: Ref
+    kind: ChangeKind
+    order_version: Annotated[int, Field(ge=2, le=10_000)] = Field(description="The version the change would make.")
+    lines: Annotated[list[OrderLine], Field(max_length=500)] = Field(
+        description="Every line as it would be after the change (cancelled lines left out)."
+    )
+    cancelled_lines: Annotated[list[LineNo], Field(max_length=500)] = Field(default_factory=list)
+    delivery_date: BusinessDate
+    reason: Text
+    respond_by: Timestamp = Field(description="Each assessing service answers before this.")
+
+
+class OrderChangeAccepted(EventData):
+    """A change the customer confirmed in writing: every service adjusts to the new version."""
+
+    event_type: ClassVar[str] = "order.change_accepted"
+    change_id: Ref
+    kind: ChangeKind
+    order_version: Annotated[int, Field(ge=2, le=10_000)]
+    lines: Annotated[list[OrderLine], Field(max_length=500)] = Field(description="Every line after the change.")
+    cancelled_lines: Annotated[list[LineNo], Field(max_length=500)] = Field(default_factory=list)
+    delivery_date: BusinessDate
+    total_amount: Money = Field(description="The new sum of the lines.")
+    previous_total: Money
+
+
+class OrderChangeRejected(EventData):
+    event_type: ClassVar[str] = "order.change_rejected"
+    change_id: Ref
+    reason: Text
+
+
+class OrderCancelled(EventData):
+    """The whole order is cancelled: production stops what has not been made, logistics what has not
+    left, billing credits what was invoiced and not due."""
+
+    event_type: ClassVar[str] = "order.cancelled"
+    change_id: Ref
+    reason: Text
+    cancelled_at: Timestamp
 
 
 # --- production -------------------------------------------------------------------------
@@ -227,6 +349,42 @@ class ProductionCompleted(EventData):
     work_order_id: Ref
     good_quantity: Count
     scrap_quantity: Count
+
+
+class LineFeasibility(Contract):
+    line_no: LineNo
+    earliest_completion: BusinessDate = Field(description="Given today's load and the line's capacity.")
+    feasible: bool = Field(description="Completion leaves time to ship by the requested date.")
+
+
+class ProductionFeasibilityAssessed(EventData):
+    """Production's review of an order: when each line could be completed at the earliest."""
+
+    event_type: ClassVar[str] = "production.feasibility_assessed"
+    order_version: Annotated[int, Field(ge=1, le=10_000)]
+    lines: Annotated[list[LineFeasibility], Field(max_length=500)]
+    note: OptionalText = ""
+
+
+class WorkOrderChanged(EventData):
+    """A work order adjusted to an accepted change."""
+
+    event_type: ClassVar[str] = "production.work_order_changed"
+    work_order_id: Ref
+    line_no: LineNo
+    quantity: Quantity
+    planned_completion: BusinessDate
+    change_id: Ref
+
+
+class WorkOrderCancelled(EventData):
+    """A work order stopped by a cancellation; what was already made is reported."""
+
+    event_type: ClassVar[str] = "production.work_order_cancelled"
+    work_order_id: Ref
+    line_no: LineNo
+    made_quantity: Count = Field(description="Pieces already completed, for a decision on what to do with them.")
+    change_id: Ref
 
 
 class ProductionOrderReady(EventData):
@@ -255,6 +413,16 @@ class ShipmentTracked(EventData):
     shipment_id: Ref
     status: str = Field(pattern=r"^[a-z_]{1,32}$")
     location: OptionalText = ""
+
+
+class ShipmentChanged(EventData):
+    """A shipment not yet picked up, adjusted to an accepted change or cancelled (`cancelled`)."""
+
+    event_type: ClassVar[str] = "logistics.shipment_changed"
+    shipment_id: Ref
+    change_id: Ref
+    cancelled: bool = False
+    note: OptionalText = ""
 
 
 class ShipmentDelivered(EventData):
@@ -291,6 +459,43 @@ class OrderSettled(EventData):
     event_type: ClassVar[str] = "billing.order_settled"
     invoiced_total: Total
     paid_total: Total
+
+
+class CreditNoteIssued(EventData):
+    """Money given back against an invoice: an order changed down or cancelled."""
+
+    event_type: ClassVar[str] = "billing.credit_note_issued"
+    credit_note_id: Ref
+    credit_note_number: Ref
+    invoice_number: Ref
+    amount: Money
+    currency: Currency
+    reason: Text
+
+
+class ReceivablesChanged(EventData):
+    """A customer's open receivables after an invoice, payment or credit note (keyed by the order that moved
+    them); the order service's credit review reads them."""
+
+    event_type: ClassVar[str] = "billing.receivables_changed"
+    customer: Name
+    currency: Currency
+    open_amount: Total = Field(description="Invoiced and not yet paid or credited.")
+    overdue_amount: Total = Field(description="Of that, past its due date.")
+
+
+class ChangeAssessed(EventData):
+    """A service's impact assessment of a requested change or cancellation (`<service>.change_assessed`)."""
+
+    change_id: Ref
+    feasible: bool = Field(description="False: this service cannot carry the change out (say why in `note`).")
+    new_date: BusinessDate | None = Field(default=None, description="The date this stage can now promise.")
+    cost: Money = Field(default=Decimal(0), description="Extra cost of the change, in the order's currency.")
+    material_bought: Money = Field(default=Decimal(0), description="Material already bought that the change strands.")
+    work_in_progress: Count = Field(default=0, description="Pieces started and not completed.")
+    made: Count = Field(default=0, description="Pieces already completed.")
+    shipped: Count = Field(default=0, description="Pieces already left the warehouse.")
+    note: OptionalText = ""
 
 
 class MessageRejected(EventData):
@@ -389,6 +594,9 @@ class ExceptionResolved(EventData):
     reason: Text
 
 
+ASSESSED = _per_service(ChangeAssessed, "change_assessed", ("production", "logistics"))
+"""The services that assess a change request before the merchandiser decides."""
+
 RAISED = _per_service(ExceptionRaised, "exception_raised", SERVICES)
 UPDATED = _per_service(ExceptionUpdated, "exception_updated", SERVICES)
 RESOLVED = _per_service(ExceptionResolved, "exception_resolved", SERVICES)
@@ -428,18 +636,31 @@ class OrderExceptionEscalated(EventData):
 
 
 LIFECYCLE_EVENTS: tuple[type[EventData], ...] = (
+    OrderReviewRequested,
     OrderAccepted,
+    OrderRejected,
+    OrderChangeRequested,
+    OrderChangeAccepted,
+    OrderChangeRejected,
+    OrderCancelled,
     OrderClosed,
+    ProductionFeasibilityAssessed,
     ProductionOrderCreated,
     ProductionStarted,
     ProductionCompleted,
     ProductionOrderReady,
+    WorkOrderChanged,
+    WorkOrderCancelled,
     ShipmentPlanned,
     ShipmentTracked,
+    ShipmentChanged,
     ShipmentDelivered,
     InvoiceIssued,
     PaymentReceived,
+    CreditNoteIssued,
+    ReceivablesChanged,
     OrderSettled,
+    *ASSESSED.values(),
     OrderExceptionActed,
     OrderExceptionEscalated,
     *REJECTED.values(),
