@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from shared.db import asyncpg_dsn
 
 SERVICES = ("order", "production", "logistics", "billing")
+SEED = Path(__file__).parent / "seed"
 DEFAULT_PORTS = {"order": 8001, "production": 8002, "logistics": 8003, "billing": 8004}
 
 
@@ -73,6 +74,7 @@ class System:
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka,
             "GENDAN_TOPIC_PREFIX": self.topic_prefix,
+            "MASTER_SEED": str(SEED),  # the masters the demo's and tests' orders are reviewed against
             **self.extra_env,
         }
         if name in SERVICES:

@@ -25,6 +25,12 @@ Actor = Annotated[
     StringConstraints(min_length=1, max_length=200),
     AfterValidator(clean_text),
 ]
+Submitter = Annotated[
+    str,
+    Header(alias="X-Actor", description="Who submits (a person's login, or the system sending); `api` when not said."),
+    StringConstraints(min_length=1, max_length=200),
+    AfterValidator(clean_text),
+]
 
 
 async def _answer(send: Send, status: int, detail: str) -> None:

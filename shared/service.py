@@ -51,6 +51,7 @@ class ServiceSpec:
     on_rejected: RejectionHandler | None = None  # default: publish `<name>.message_rejected`
     rules: Callable[[Any], Sequence[Rule]] = lambda settings: ()  # the service's time-based exception rules
     background: Sequence[Callable[["Runtime"], Coroutine[Any, Any, None]]] = ()  # more tasks to run while it runs
+    on_start: Sequence[Callable[["Runtime"], Coroutine[Any, Any, None]]] = ()  # done before it serves (seeding)
 
 
 @dataclass
@@ -195,6 +196,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None, clock
         setup_logging(f"gendan.{spec.name}", settings.log_level)
         if settings.migrate_on_start:
             await asyncio.to_thread(migrations.upgrade, spec.migrations, settings.database_url)
+        for step in spec.on_start:
+            await step(runtime)
         await ensure_topics(
             settings.kafka_bootstrap_servers, prefix=settings.topic_prefix, partitions=settings.topic_partitions
         )

@@ -21,6 +21,7 @@ from shared.errors import NotYet
 from shared.outbox import outbox_row
 
 M = TypeVar("M", bound=SQLModel)
+Key = str | tuple[Any, ...]  # a primary key; a tuple for a composite one
 
 
 class Emitter(Protocol):
@@ -37,7 +38,7 @@ class UnitOfWork:
     topic: str
     released: list[str] = field(default_factory=list)
     outbox: list[dict[str, Any]] = field(default_factory=list)
-    locked: set[tuple[type[SQLModel], str]] = field(default_factory=set)
+    locked: set[tuple[type[SQLModel], Key]] = field(default_factory=set)
 
     def emit(
         self,
@@ -67,7 +68,7 @@ class UnitOfWork:
         """`emit` bound to one order and flow, for handlers that raise several events."""
         return partial(self.emit, order_id=order_id, correlation_id=correlation_id)
 
-    async def get(self, model: type[M], key: str, *, lock: bool = False, options: Sequence[ORMOption] = ()) -> M | None:
+    async def get(self, model: type[M], key: Key, *, lock: bool = False, options: Sequence[ORMOption] = ()) -> M | None:
         """The row with primary key `key`, locked for this transaction when `lock`.
 
         A row this transaction locked before is not read again: the session holds it, current and

@@ -10,7 +10,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from services.order import board
-from services.order.handlers import OrderConflict, OrderRejected, accept_order
 from services.order.models import (
     BoardAction,
     BoardActionPublic,
@@ -23,9 +22,10 @@ from services.order.models import (
     TimelineEntry,
     TimelinePublic,
 )
+from services.order.review import OrderConflict, OrderRefused, take_in
 from shared.contracts import ExceptionAction, OrderTerms
 from shared.fields import Name, OptionalText, Text, Timestamp
-from shared.http import Actor
+from shared.http import Actor, Submitter
 from shared.kinds import Role, Severity, Stage
 from shared.service import Runtime, RuntimeDep
 
@@ -33,27 +33,28 @@ router = APIRouter(prefix="/orders", tags=["orders"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=OrderSummary)
-async def create_order(terms: OrderTerms, runtime: RuntimeDep, response: Response) -> Order:
-    """Take an order in; posting the same customer order number again is answered with that order."""
+async def create_order(terms: OrderTerms, runtime: RuntimeDep, response: Response, actor: Submitter = "api") -> Order:
+    """Take an order in and start its review; posting the same customer order number again is answered
+    with that order."""
     try:
-        order, created = await _take_in(terms, runtime)
+        order, created = await _take_in(terms, runtime, actor)
     except OrderConflict as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
-    except OrderRejected as error:
+    except OrderRefused as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from error
     if not created:
         response.status_code = status.HTTP_200_OK
     return order
 
 
-async def _take_in(terms: OrderTerms, runtime: Runtime) -> tuple[Order, bool]:
-    """Accept the order; when the same order was posted concurrently, answer with the one that won."""
+async def _take_in(terms: OrderTerms, runtime: Runtime, actor: str) -> tuple[Order, bool]:
+    """Take the order in; when the same order was posted concurrently, answer with the one that won."""
     try:
         async with runtime.units() as uow:
-            return await accept_order(terms, uow)
+            return await take_in(terms, uow, by=actor)
     except IntegrityError:
         async with runtime.units() as uow:
-            return await accept_order(terms, uow)
+            return await take_in(terms, uow, by=actor)
 
 
 @router.get("", response_model=list[OrderSummary])

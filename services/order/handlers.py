@@ -6,89 +6,29 @@ from typing import Any
 from sqlalchemy.orm import defer
 from sqlmodel import col, select
 
-from services.order import board, domain
-from services.order.models import Order, TimelineEntry
+from services.order import board, changes, domain, review, tracking
+from services.order.models import Order
+from services.order.review import record
 from services.order.settings import OrderSettings
 from shared.consumer import Rejection
 from shared.contracts import (
-    Envelope,
-    ErpOrder,
     Event,
     EventData,
     ExceptionRaised,
     ExceptionResolved,
     MessageRejected,
-    OrderAccepted,
     OrderClosed,
-    OrderTerms,
 )
-from shared.errors import Invalid
 from shared.fields import scrub
-from shared.ids import new_id
 from shared.unit_of_work import UnitOfWork
 from shared.watcher import Rule
-
-
-class OrderConflict(Invalid):
-    """The customer's order number is already taken by an order with other terms."""
-
-
-class OrderRejected(Invalid):
-    """The order cannot be taken in as stated."""
-
-
-def _record(uow: UnitOfWork, event: Envelope) -> None:
-    uow.session.add(
-        TimelineEntry(
-            order_id=event.order_id,
-            event_id=str(event.id),
-            type=event.type,
-            source=event.source,
-            occurred_at=event.occurred_at,
-            data=event.data,
-        )
-    )
-
-
-async def accept_order(terms: OrderTerms, uow: UnitOfWork) -> tuple[Order, bool]:
-    """Take an order in; the same customer order number again returns the first order unchanged."""
-    query = select(Order).where(Order.customer == terms.customer, Order.external_ref == terms.external_ref)
-    if existing := (await uow.session.exec(query)).first():
-        if OrderTerms.model_validate(existing.terms) != terms:
-            raise OrderConflict(f"order {terms.external_ref} of {terms.customer} exists with other terms")
-        return existing, False
-    now = uow.clock.now()
-    if problem := domain.intake_problem(terms, today=now.date()):
-        raise OrderRejected(problem)
-    order = Order(
-        id=new_id("SO"),
-        customer=terms.customer,
-        external_ref=terms.external_ref,
-        currency=terms.currency,
-        delivery_date=terms.delivery_date,
-        total_amount=terms.compute_total(),
-        terms=terms.model_dump(mode="json"),
-        status=domain.OrderStatus.ACCEPTED,
-        created_at=now,
-        updated_at=now,
-    )
-    uow.session.add(order)
-    accepted = OrderAccepted(**terms.model_dump(), total_amount=order.total_amount)
-    _record(uow, uow.emit(accepted, order_id=order.id))
-    return order, True
-
-
-async def on_erp_order(message: ErpOrder, uow: UnitOfWork) -> None:
-    """An order from an ERP system takes the same path as one posted over HTTP."""
-    terms = OrderTerms.model_validate(message.model_dump(include=set(OrderTerms.model_fields)))
-    await accept_order(terms, uow)
 
 
 async def on_lifecycle_event(event: Event[EventData], uow: UnitOfWork) -> None:
     """Any service's event: add it to the timeline, move the status, close when delivered and paid."""
     why = f"{event.envelope.type} for an order not taken in yet"
     order = await uow.require(Order, event.order_id, why=why, lock=True, options=[terms_unread()])
-    _record(uow, event.envelope)
+    record(uow, event.envelope)
     if isinstance(event.data, MessageRejected):  # not a step forward: the order is marked, not moved
         await _mark(order, domain.attention(event.data, event.source), event.data, uow)
         return
@@ -97,6 +37,8 @@ async def on_lifecycle_event(event: Event[EventData], uow: UnitOfWork) -> None:
     found = domain.facts(event)
     order.delivered_at = found.delivered_at or order.delivered_at
     order.settled_at = found.settled_at or order.settled_at
+    tracking.follow(order, event)
+    await changes.follow_production(event, uow)
     if order.open_exceptions:  # only then can this event clear one
         for cleared, reason in domain.cleared_by(found, event.envelope.type):
             await board.resolve_own(uow, order_id=order.id, kind_name=cleared, reason=reason, **_it(order))
@@ -105,14 +47,14 @@ async def on_lifecycle_event(event: Event[EventData], uow: UnitOfWork) -> None:
         order.closed_at = uow.clock.now()
         order.status = domain.OrderStatus.CLOSED
         closing = uow.emit(OrderClosed(closed_at=order.closed_at), order_id=order.id, cause=event.envelope)
-        _record(uow, closing)
+        record(uow, closing)
 
 
 async def on_exception_event(event: Event[ExceptionRaised | ExceptionResolved], uow: UnitOfWork) -> None:
     """Another service raised, updated or resolved an exception: the board and the order's timeline show it."""
     await board.record(uow, event.data, service=event.source, order_id=event.order_id)
     if await uow.get(Order, event.order_id) is not None:
-        _record(uow, event.envelope)
+        record(uow, event.envelope)
 
 
 def terms_unread() -> Any:
@@ -151,7 +93,7 @@ def stalled_orders(limits: dict[domain.OrderStatus, timedelta]) -> Rule:
     async def stalled_orders(uow: UnitOfWork) -> None:
         now = uow.clock.now()
         shortest = min(limits.values())
-        query = select(Order).where(Order.status != domain.OrderStatus.CLOSED, col(Order.updated_at) < now - shortest)
+        query = select(Order).where(col(Order.status).not_in(domain.ENDED), col(Order.updated_at) < now - shortest)
         for order in await uow.all(query.options(terms_unread()), lock=True):
             quiet = now - order.updated_at
             if domain.stalled_for(order.status, quiet, limits):
@@ -173,7 +115,9 @@ def past_due_orders() -> Rule:
 
     async def past_due_orders(uow: UnitOfWork) -> None:
         today = uow.clock.now().date()
-        query = select(Order).where(col(Order.delivered_at).is_(None), col(Order.delivery_date) < today)
+        query = select(Order).where(
+            col(Order.delivered_at).is_(None), col(Order.delivery_date) < today, col(Order.status).not_in(domain.ENDED)
+        )
         for order in await uow.all(query.options(terms_unread()), lock=True):
             await board.raise_own(
                 uow,
@@ -191,7 +135,14 @@ def past_due_orders() -> Rule:
 def rules(settings: OrderSettings) -> list[Rule]:
     """The order service's time-based rules: stalled and past-due orders, escalation of the board."""
     limits = {stage: timedelta(hours=settings.stall_hours.get(stage, hours)) for stage, hours in _hours().items()}
-    return [stalled_orders(limits), past_due_orders(), board.escalations()]
+    return [
+        stalled_orders(limits),
+        past_due_orders(),
+        review.overdue_clarifications(),
+        review.overdue_reviews(),
+        changes.unanswered_changes(),
+        board.escalations(),
+    ]
 
 
 def _hours() -> dict[domain.OrderStatus, float]:

@@ -4,7 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Numeric, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from shared.contracts import OrderLine
@@ -34,6 +34,156 @@ class Order(SQLModel, table=True):
     attention_at: datetime | None = timestamp(nullable=True)
     open_exceptions: int = 0
     worst_severity: str | None = None
+    version: int = 1
+    confirmed_date: date | None = Field(default=None, description="The latest confirmed line date, once accepted.")
+    decided_at: datetime | None = timestamp(nullable=True)
+    planned_completion: date | None = None
+    eta: date | None = None
+    invoiced_amount: Decimal = Field(default=Decimal(0), sa_column=Column(Numeric(18, 2), nullable=False, default=0))
+    paid_amount: Decimal = Field(default=Decimal(0), sa_column=Column(Numeric(18, 2), nullable=False, default=0))
+    credited_amount: Decimal = Field(default=Decimal(0), sa_column=Column(Numeric(18, 2), nullable=False, default=0))
+    next_due_date: date | None = Field(default=None, description="The earliest due date of an unpaid invoice.")
+    search: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class Product(SQLModel, table=True):
+    """The product master: what review checks an order line against."""
+
+    __tablename__ = "products"
+
+    sku: str = Field(primary_key=True)
+    name: str = Field(index=True)
+    unit: str = "pcs"
+    list_price: Decimal = money()
+    currency: str
+    lead_time_days: int
+    price_tolerance_percent: Decimal = Field(sa_column=Column(Numeric(5, 2), nullable=False))
+    active: bool = True
+    updated_at: datetime = timestamp()
+
+
+class Customer(SQLModel, table=True):
+    """The customer master: who may order, their credit limit and contact."""
+
+    __tablename__ = "customers"
+
+    name: str = Field(primary_key=True)
+    credit_limit: Decimal = money()
+    currency: str
+    contact_email: str = ""
+    active: bool = True
+    updated_at: datetime = timestamp()
+
+
+class Department(SQLModel, table=True):
+    """A department whose approval an order waits for in review (production and finance decide by
+    themselves from their facts; any other department is a person's decision)."""
+
+    __tablename__ = "review_departments"
+
+    name: str = Field(primary_key=True)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    active: bool = True
+
+
+class Exposure(SQLModel, table=True):
+    """A customer's open receivables as billing last published them (billing.receivables_changed)."""
+
+    __tablename__ = "exposures"
+
+    customer: str = Field(primary_key=True)
+    currency: str = Field(primary_key=True)
+    open_amount: Decimal = money()
+    overdue_amount: Decimal = money()
+    as_of: datetime = timestamp()
+
+
+class OrderVersion(SQLModel, table=True):
+    """The order's terms as they stood at each version: taken in, amended in review, changed after acceptance."""
+
+    __tablename__ = "order_versions"
+
+    order_id: str = Field(primary_key=True)
+    version: int = Field(primary_key=True)
+    terms: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    total_amount: Decimal = money()
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    change_id: str | None = None
+    created_at: datetime = timestamp()
+    created_by: str
+
+
+class Clarification(SQLModel, table=True):
+    """A question to the customer that holds an order in review until answered in writing."""
+
+    __tablename__ = "clarifications"
+
+    id: str = Field(primary_key=True)
+    order_id: str = Field(index=True)
+    order_version: int
+    code: str
+    field: str = ""
+    question: str = Field(sa_column=Column(Text, nullable=False))
+    raised_by: str
+    raised_at: datetime = timestamp()
+    deadline: datetime = timestamp()
+    open: bool = Field(default=True, index=True)
+    answer: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    answered_by: str | None = None
+    answered_at: datetime | None = timestamp(nullable=True)
+
+
+class Review(SQLModel, table=True):
+    """One department's decision on one version of an order under review."""
+
+    __tablename__ = "reviews"
+
+    order_id: str = Field(primary_key=True)
+    department: str = Field(primary_key=True)
+    order_version: int
+    decision: str = Field(index=True)
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    confirmed: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    decided_by: str | None = None
+    decided_at: datetime | None = timestamp(nullable=True)
+    requested_at: datetime = timestamp()
+    deadline: datetime = timestamp()
+
+
+class ChangeRequest(SQLModel, table=True):
+    """A change or cancellation of an accepted order: assessed by production and logistics, then decided."""
+
+    __tablename__ = "change_requests"
+
+    id: str = Field(primary_key=True)
+    order_id: str = Field(index=True)
+    kind: str
+    status: str = Field(index=True)
+    order_version: int
+    terms: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    cancelled_lines: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    requested_by: str
+    requested_at: datetime = timestamp()
+    respond_by: datetime = timestamp()
+    assessments: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    decided_by: str | None = None
+    decided_at: datetime | None = timestamp(nullable=True)
+    confirmation: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    decision_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class LineProgress(SQLModel, table=True):
+    """Where each work order of an order's line stands, from production's events (for cancellation rules)."""
+
+    __tablename__ = "line_progress"
+
+    work_order_id: str = Field(primary_key=True)
+    order_id: str = Field(index=True)
+    line_no: int
+    quantity: int
+    status: str
+    planned_completion: date | None = None
 
 
 class TimelineEntry(SQLModel, table=True):

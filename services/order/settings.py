@@ -14,3 +14,7 @@ class OrderSettings(ServiceSettings):
         description='Per stage, hours without any event before an order is "stalled", e.g. {"in_production": 48};'
         " stages not named keep their default (services/order/domain.py STALL_LIMITS).",
     )
+    master_seed: str = Field(
+        default="",
+        description="A folder with products.csv/.xlsx and customers.csv/.xlsx loaded into the masters at start.",
+    )

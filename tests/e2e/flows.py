@@ -29,7 +29,7 @@ def order_body(n: int, *, terms: dict[str, Any] | None = None, today: date | Non
         "delivery_date": ((today or date.today()) + timedelta(days=40)).isoformat(),
         "delivery_address": "88 Harbour Road, Shenzhen",
         "contact": "purchasing@acme.example",
-        "lines": [{"line_no": 1, "product": f"GX-{n}", "quantity": 10 + n, "unit_price": "12.35"}],
+        "lines": [{"line_no": 1, "product": "GX-100 coupling", "quantity": 10 + n, "unit_price": "12.35"}],
     }
     if terms is not None:
         body["payment_terms"] = terms

@@ -28,6 +28,7 @@ from shared.kinds import KINDS
 from shared.unit_of_work import UnitOfWorkFactory
 from shared.watcher import Watcher
 from tests.e2e.flows import order_body
+from tests.integration.orders import accepted
 
 pytestmark = pytest.mark.integration
 SERVICE = "order"
@@ -35,8 +36,7 @@ DAMAGE = "logistics.carrier_damage"
 
 
 async def take_order(units: UnitOfWorkFactory, clock: FixedClock) -> Order:
-    async with units() as uow:
-        order, _ = await handlers.accept_order(OrderTerms.model_validate(order_body(1, today=clock.now().date())), uow)
+    order = await accepted(units, OrderTerms.model_validate(order_body(1, today=clock.now().date())))
     return order
 
 

@@ -33,6 +33,7 @@ from services.billing.settings import BillingSettings
 from services.logistics import handlers as logistics_handlers
 from services.logistics.settings import LogisticsSettings
 from services.order import handlers as order_handlers
+from services.order import review as order_review
 from services.order.settings import OrderSettings
 from services.production import handlers as production_handlers
 from services.production.settings import ProductionSettings
@@ -548,7 +549,7 @@ async def _take(db: Db, terms: OrderTerms, erp_message: dict[str, Any] | None) -
         return await db.deliver(topics.ERP_ORDERS, _body(ErpOrder, {**erp_message, **terms.model_dump()}))
     try:
         async with db.units() as uow:
-            await order_handlers.accept_order(terms, uow)
+            await order_review.take_in(terms, uow, by="test")
     except Invalid as refused:
         note(f"refused: {refused}")
         return False

@@ -3,7 +3,7 @@
 import pytest
 from sqlmodel import select
 
-from services.order import handlers
+from services.order import handlers, review
 from services.order.models import Order, TimelineEntry
 from shared.clock import FixedClock
 from shared.consumer import Rejection
@@ -12,23 +12,25 @@ from shared.db import OutboxMessage
 from shared.errors import NotYet
 from shared.unit_of_work import UnitOfWorkFactory
 from tests.e2e.flows import order_body
+from tests.integration.orders import accepted
 
 pytestmark = pytest.mark.integration
+REVIEWED = ["order.review_requested", "production.feasibility_assessed", "order.accepted"]
 SERVICE = "order"
 
 
 async def test_same_customer_order_number_is_taken_once(units: UnitOfWorkFactory, clock: FixedClock) -> None:
     terms = OrderTerms.model_validate(order_body(3, today=clock.now().date()))
     async with units() as uow:
-        first, created = await handlers.accept_order(terms, uow)
+        first, created = await review.take_in(terms, uow, by="test")
     async with units() as uow:
-        again, created_again = await handlers.accept_order(terms, uow)
+        again, created_again = await review.take_in(terms, uow, by="test")
     assert created and not created_again and again.id == first.id
 
     changed = terms.model_copy(update={"contact": "someone else"})
-    with pytest.raises(handlers.OrderConflict):
+    with pytest.raises(review.OrderConflict):
         async with units() as uow:
-            await handlers.accept_order(changed, uow)
+            await review.take_in(changed, uow, by="test")
     async with units() as uow:
         assert len((await uow.session.exec(select(OutboxMessage))).all()) == 1
 
@@ -37,9 +39,7 @@ async def test_same_customer_order_number_is_taken_once(units: UnitOfWorkFactory
 async def test_order_closes_once_when_delivered_and_settled_in_any_order(
     units: UnitOfWorkFactory, clock: FixedClock, settled_first: bool
 ) -> None:
-    async with units() as uow:
-        terms = OrderTerms.model_validate(order_body(3, today=clock.now().date()))
-        order, _ = await handlers.accept_order(terms, uow)
+    order = await accepted(units, OrderTerms.model_validate(order_body(3, today=clock.now().date())))
     settled = Event.new(OrderSettled(invoiced_total=1, paid_total=1), source="billing", order_id=order.id, clock=clock)
     delivered = Event.new(
         ShipmentDelivered(shipment_id="SH1", delivered_at=clock.now(), received_quantity=13),
@@ -57,7 +57,7 @@ async def test_order_closes_once_when_delivered_and_settled_in_any_order(
         stored = await uow.session.get(Order, order.id)
         types = (await uow.session.exec(select(TimelineEntry.type).order_by(TimelineEntry.id))).all()
     assert stored is not None and stored.status == "closed" and stored.closed_at is not None
-    assert types == ["order.accepted", first.envelope.type, second.envelope.type, "order.closed", late.envelope.type]
+    assert types == [*REVIEWED, first.envelope.type, second.envelope.type, "order.closed", late.envelope.type]
 
 
 async def test_event_for_unknown_order_waits(units: UnitOfWorkFactory, clock: FixedClock) -> None:
@@ -68,8 +68,7 @@ async def test_event_for_unknown_order_waits(units: UnitOfWorkFactory, clock: Fi
 
 
 async def test_an_event_another_service_rejected_marks_the_order(units: UnitOfWorkFactory, clock: FixedClock) -> None:
-    async with units() as uow:
-        order, _ = await handlers.accept_order(OrderTerms.model_validate(order_body(1, today=clock.now().date())), uow)
+    order = await accepted(units, OrderTerms.model_validate(order_body(1, today=clock.now().date())))
     rejected = ProductionMessageRejected(
         rejected_topic="order.events",
         rejected_type="order.accepted",
