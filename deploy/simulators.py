@@ -34,6 +34,8 @@ from shared.contracts import (
     ProductionOrderReady,
     ShipmentPlanned,
     WmsEvent,
+    WorkOrderCancelled,
+    WorkOrderChanged,
 )
 from shared.logs import setup_logging
 from shared.settings import ServiceSettings
@@ -63,6 +65,7 @@ class Partners:
     def __init__(self, broker: KafkaBroker, settings: SimulatorSettings) -> None:
         self.broker, self.settings = broker, settings
         self.quantities: dict[str, int] = {}
+        self.work_orders: dict[str, int] = {}  # the quantity of each work order still to complete (not cancelled)
         self.pending: set[asyncio.Task[None]] = set()
 
     async def pause(self) -> None:
@@ -82,9 +85,12 @@ class Partners:
 
     async def mes(self, event: Envelope) -> None:
         wo = event.payload(ProductionOrderCreated)
+        self.work_orders.setdefault(wo.work_order_id, wo.quantity)
         for step in ("started", "completed") if self.settings.sim_mes_completes else ("started",):
             await self.pause()
-            good = wo.quantity if step == "completed" else 0
+            if wo.work_order_id not in self.work_orders:
+                return  # cancelled: a stopped work order is not finished
+            good = self.work_orders.pop(wo.work_order_id) if step == "completed" else 0
             message = MesEvent(
                 message_id=message_id(wo.work_order_id, step),
                 occurred_at=clock.now(),
@@ -93,6 +99,16 @@ class Partners:
                 good_quantity=good,
             )
             await self.send(topics.MES_EVENTS, wo.work_order_id, message)
+
+    async def mes_changed(self, event: Envelope) -> None:
+        """A change before completion: the MES makes the new quantity."""
+        changed = event.payload(WorkOrderChanged)
+        if changed.work_order_id in self.work_orders:
+            self.work_orders[changed.work_order_id] = changed.quantity
+
+    async def mes_cancelled(self, event: Envelope) -> None:
+        """A cancellation before completion: the MES stops the work order."""
+        self.work_orders.pop(event.payload(WorkOrderCancelled).work_order_id, None)
 
     async def wms(self, event: Envelope) -> None:
         ready = event.payload(ProductionOrderReady)
@@ -143,7 +159,12 @@ class Partners:
     def register(self) -> None:
         """Subscribe each partner to the events it answers."""
         routes: dict[str, dict[type[EventData], Answer]] = {
-            topics.PRODUCTION_EVENTS: {ProductionOrderCreated: self.mes, ProductionOrderReady: self.wms},
+            topics.PRODUCTION_EVENTS: {
+                ProductionOrderCreated: self.mes,
+                WorkOrderChanged: self.mes_changed,
+                WorkOrderCancelled: self.mes_cancelled,
+                ProductionOrderReady: self.wms,
+            },
             topics.LOGISTICS_EVENTS: {ShipmentPlanned: self.carrier},
             topics.BILLING_EVENTS: {InvoiceIssued: self.finance},
         }

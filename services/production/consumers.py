@@ -1,12 +1,30 @@
 """Production service subscriptions."""
 
-from services.production import handlers
+from services.production import changes, handlers
 from shared import topics
-from shared.contracts import MesEvent, OrderAccepted, OrderExceptionActed
+from shared.contracts import (
+    MesEvent,
+    OrderAccepted,
+    OrderCancelled,
+    OrderChangeAccepted,
+    OrderChangeRequested,
+    OrderExceptionActed,
+    OrderReviewRequested,
+)
 from shared.exceptions import on_person_acted
 from shared.subscriptions import Subscription, on_events, on_partner
 
 SUBSCRIPTIONS: list[Subscription] = [
-    on_events(topics.ORDER_EVENTS, {OrderAccepted: handlers.on_order_accepted, OrderExceptionActed: on_person_acted}),
+    on_events(
+        topics.ORDER_EVENTS,
+        {
+            OrderReviewRequested: changes.on_order_review_requested,
+            OrderAccepted: handlers.on_order_accepted,
+            OrderChangeRequested: changes.on_order_change_requested,
+            OrderChangeAccepted: changes.on_order_change_accepted,
+            OrderCancelled: changes.on_order_cancelled,
+            OrderExceptionActed: on_person_acted,
+        },
+    ),
     on_partner(topics.MES_EVENTS, MesEvent, handlers.on_mes_event),
 ]

@@ -1,6 +1,7 @@
 """Production handlers: one small function per message."""
 
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import Any
 
 from sqlmodel import col, select
 
@@ -11,6 +12,7 @@ from shared.contracts import (
     Event,
     MesEvent,
     OrderAccepted,
+    OrderLine,
     ProductionCompleted,
     ProductionOrderCreated,
     ProductionOrderReady,
@@ -23,32 +25,53 @@ from shared.watcher import Rule
 
 
 async def on_order_accepted(event: Event[OrderAccepted], uow: UnitOfWork) -> None:
-    """Open one work order per order line, planned back from the delivery date."""
+    """Open one work order per order line, planned back from the date confirmed for the line (else the
+    order's delivery date)."""
     order = event.data
+    confirmed = {dates.line_no: dates.confirmed_date for dates in order.confirmed}
     for line in order.lines:
-        work_order = WorkOrder(
-            id=new_id("WO"),
-            order_id=event.order_id,
-            line_no=line.line_no,
-            product=line.product,
-            quantity=line.quantity,
-            kind=line.make_or_buy,
-            status=domain.WorkOrderStatus.PLANNED,
-            planned_completion=domain.planned_completion(order.delivery_date),
-            correlation_id=event.correlation_id,
-            created_at=uow.clock.now(),
-        )
-        uow.session.add(work_order)
-        created = ProductionOrderCreated(
-            work_order_id=work_order.id,
-            line_no=line.line_no,
-            product=line.product,
-            quantity=line.quantity,
-            kind=line.make_or_buy,
-            planned_completion=work_order.planned_completion,
-        )
-        uow.emit(created, order_id=event.order_id, cause=event.envelope)
-        uow.release(work_order.id)
+        due = confirmed.get(line.line_no, order.delivery_date)
+        open_work_order(uow, event, line, quantity=line.quantity, delivery_date=order.delivery_date, planned_from=due)
+
+
+def open_work_order(
+    uow: UnitOfWork,
+    event: Event[Any],
+    line: OrderLine,
+    *,
+    quantity: int,
+    delivery_date: date,
+    planned_from: date,
+    change_id: str = "",
+) -> WorkOrder:
+    """A new work order for (part of) a line, announced so the MES starts it and waiting reports replay."""
+    work_order = WorkOrder(
+        id=new_id("WO"),
+        order_id=event.order_id,
+        line_no=line.line_no,
+        change_id=change_id,
+        product=line.product,
+        quantity=quantity,
+        unit_price=line.unit_price,
+        kind=line.make_or_buy,
+        status=domain.WorkOrderStatus.PLANNED,
+        delivery_date=delivery_date,
+        planned_completion=domain.planned_completion(planned_from),
+        correlation_id=event.correlation_id,
+        created_at=uow.clock.now(),
+    )
+    uow.session.add(work_order)
+    created = ProductionOrderCreated(
+        work_order_id=work_order.id,
+        line_no=line.line_no,
+        product=line.product,
+        quantity=quantity,
+        kind=line.make_or_buy,
+        planned_completion=work_order.planned_completion,
+    )
+    uow.emit(created, order_id=event.order_id, cause=event.envelope)
+    uow.release(work_order.id)
+    return work_order
 
 
 async def on_mes_event(message: MesEvent, uow: UnitOfWork) -> None:
@@ -57,6 +80,8 @@ async def on_mes_event(message: MesEvent, uow: UnitOfWork) -> None:
     siblings_query = select(WorkOrder).where(WorkOrder.order_id == found.order_id).order_by(col(WorkOrder.id))
     siblings = await uow.all(siblings_query, lock=True)  # the order's work orders, one MES event at a time
     work_order = next(w for w in siblings if w.id == message.work_order_id)
+    if work_order.status == domain.WorkOrderStatus.CANCELLED:
+        return  # stopped by a cancellation: what the MES still reports changes nothing here
     await _reported(work_order, uow)
     emit = uow.emitter(order_id=work_order.order_id, correlation_id=work_order.correlation_id)
     if domain.late_start(work_order.status, message.type, start_known=work_order.started_at is not None):
@@ -89,10 +114,13 @@ async def on_mes_event(message: MesEvent, uow: UnitOfWork) -> None:
             facts={"ordered": work_order.quantity, "good": message.good_quantity, "scrap": message.scrap_quantity},
         )
     if domain.order_ready(w.status for w in siblings):
-        ready = ProductionOrderReady(
-            work_order_ids=[w.id for w in siblings], quantity=sum(w.good_quantity for w in siblings)
-        )
-        emit(ready)
+        emit(order_ready(siblings))
+
+
+def order_ready(work_orders: list[WorkOrder]) -> ProductionOrderReady:
+    """The order's goods are ready for the warehouse: what its work orders (not cancelled) made."""
+    done = [w for w in work_orders if w.status == domain.WorkOrderStatus.COMPLETED]
+    return ProductionOrderReady(work_order_ids=[w.id for w in done], quantity=sum(w.good_quantity for w in done))
 
 
 async def _reported(work_order: WorkOrder, uow: UnitOfWork) -> None:
