@@ -26,7 +26,7 @@ from shared.watcher import Rule
 
 
 async def on_order_accepted(event: Event[OrderAccepted], uow: UnitOfWork) -> None:
-    """Remember where and by when the order must arrive."""
+    """Remember where, by when and how many pieces must arrive; what changes and cancellations wait for."""
     order = event.data
     consignment = Consignment(
         order_id=event.order_id,
@@ -35,6 +35,7 @@ async def on_order_accepted(event: Event[OrderAccepted], uow: UnitOfWork) -> Non
         country=order.destination_country,
         quantity=sum(line.quantity for line in order.lines),
         correlation_id=event.correlation_id,
+        order_version=order.order_version,
     )
     await uow.session.merge(consignment)
     uow.release(event.order_id)
@@ -47,7 +48,7 @@ async def on_wms_event(message: WmsEvent, uow: UnitOfWork) -> None:
     why = "goods packed for an order logistics has not seen accepted"
     consignment = await uow.require(Consignment, message.order_id, why=why, lock=True)
     shipments = await uow.all(select(Shipment).where(Shipment.order_id == message.order_id))
-    if not domain.needs_shipment(len(shipments)):
+    if not domain.needs_shipment(len(shipments), cancelled=consignment.cancelled_at is not None):
         return
     mode = domain.choose_mode(
         today=uow.clock.now().date(),
@@ -63,6 +64,7 @@ async def on_wms_event(message: WmsEvent, uow: UnitOfWork) -> None:
         mode=mode,
         status=domain.ShipmentStatus.PLANNED,
         packages=message.packages,
+        quantity=domain.packed_pieces(message.quantity, consignment.quantity),
         weight_kg=message.weight_kg,
         planned_at=uow.clock.now(),
     )
@@ -87,6 +89,9 @@ async def on_carrier_tracking(message: CarrierTracking, uow: UnitOfWork) -> None
         raise NotYet(message.tracking_number, "tracking event for a shipment not planned yet")
     if shipment.carrier != message.carrier:
         raise Invalid(f"carrier {message.carrier} reported shipment {shipment.id} of {shipment.carrier}")
+    if shipment.status == domain.ShipmentStatus.CANCELLED:
+        shipment.last_scan_at = uow.clock.now()  # heard of, for whoever recovers the goods; nothing to follow
+        return
     await _scanned(shipment, message, uow)
     if message.status == CarrierStatus.EXCEPTION:
         return  # raised as an exception (above), not a status: the progress it had made stands

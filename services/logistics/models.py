@@ -10,7 +10,8 @@ from shared.db import timestamp
 
 
 class Consignment(SQLModel, table=True):
-    """What logistics knows of an accepted order: where and by when it must arrive."""
+    """What logistics knows of an accepted order: where, by when and how many pieces must arrive, as of the
+    order version last applied; a cancelled order ships nothing more."""
 
     __tablename__ = "consignments"
 
@@ -20,6 +21,9 @@ class Consignment(SQLModel, table=True):
     country: str
     quantity: int
     correlation_id: str
+    order_version: int = 1  # a change of this version or older has been applied already
+    change_id: str = ""  # the change that made this version
+    cancelled_at: datetime | None = timestamp(nullable=True)
 
 
 class Shipment(SQLModel, table=True):
@@ -34,6 +38,7 @@ class Shipment(SQLModel, table=True):
     mode: str
     status: str
     packages: int
+    quantity: int  # pieces it carries: what has left the warehouse once a carrier picked it up
     weight_kg: Decimal = Field(sa_column=Column(Numeric(12, 3), nullable=False))
     planned_at: datetime = timestamp()
     delivered_at: datetime | None = timestamp(nullable=True)
@@ -51,6 +56,7 @@ class ShipmentPublic(SQLModel):
     mode: str
     status: str
     packages: int
+    quantity: int
     weight_kg: Decimal
     planned_at: datetime
     delivered_at: datetime | None
