@@ -1,24 +1,28 @@
 """Billing handlers: one small function per message."""
 
+import json
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 
 from services.billing import domain
-from services.billing.models import Account, Invoice, Payment
+from services.billing.models import Account, Invoice, Payment, Receivables
 from services.billing.settings import BillingSettings
 from shared.contracts import (
     UNASSIGNED,
     Event,
     FinancePayment,
+    Installment,
     InstallmentTrigger,
     InvoiceIssued,
     OrderAccepted,
     OrderSettled,
     PaymentReceived,
     PaymentTerms,
+    ReceivablesChanged,
     ShipmentDelivered,
 )
 from shared.errors import Invalid
@@ -29,47 +33,75 @@ from shared.watcher import Rule
 
 
 async def _issue(account: Account, trigger: InstallmentTrigger, uow: UnitOfWork) -> None:
+    """Invoice the installments `trigger` makes due, on the order's current total; none once it is cancelled."""
+    if account.cancelled_at is not None:
+        return  # a cancelled order is invoiced no further
     terms = PaymentTerms.model_validate(account.terms)
-    issued = {i.installment for i in await _invoices(account.order_id, uow)}
-    for n, installment, amount in domain.due_on(terms, account.total_amount, trigger):
-        if n in issued:
-            continue
-        number = domain.invoice_number(account.order_id, n)
-        invoice = Invoice(
-            id=number,
-            number=number,
-            order_id=account.order_id,
-            installment=n,
-            trigger=trigger,
-            amount=amount,
-            paid_amount=Decimal(0),
-            currency=account.currency,
-            issued_at=uow.clock.now(),
-            due_date=domain.due_date(uow.clock.now().date(), installment),
-            status=domain.InvoiceStatus.OPEN,
-        )
-        uow.session.add(invoice)
-        event = InvoiceIssued(
-            invoice_id=invoice.id,
-            invoice_number=number,
-            amount=amount,
-            currency=account.currency,
-            due_date=invoice.due_date,
-            trigger=trigger,
-        )
-        uow.emit(event, order_id=account.order_id, correlation_id=account.correlation_id)
-        early = select(Payment).where(
-            Payment.invoice_number == number, Payment.problem == domain.PaymentProblem.UNMATCHED
-        )
-        for payment in await uow.all(early, lock=True):  # the money came first (re-checked under the lock)
-            await apply_payment(payment, invoice, account, uow)
+    issued = {i.installment for i in await order_invoices(account.order_id, uow)}
+    due = [(n, i, a) for n, i, a in domain.due_on(terms, account.total_amount, trigger) if n not in issued]
+    for n, installment, amount in due:
+        await open_invoice(account, n, installment, amount, uow, number=domain.invoice_number(account.order_id, n))
+    if due:
+        await receivables_changed(account, uow)
 
 
-async def _invoices(order_id: str, uow: UnitOfWork) -> list[Invoice]:
-    return await uow.all(select(Invoice).where(Invoice.order_id == order_id).order_by(col(Invoice.installment)))
+async def open_invoice(
+    account: Account,
+    n: int,
+    installment: Installment,
+    amount: Decimal,
+    uow: UnitOfWork,
+    *,
+    number: str,
+    change_id: str = "",
+) -> Invoice:
+    """Issue one invoice of installment `n` (due by its net days from today), and apply any payment that named
+    it before it existed."""
+    invoice = Invoice(
+        id=number,
+        number=number,
+        order_id=account.order_id,
+        installment=n,
+        change_id=change_id,
+        trigger=installment.trigger,
+        amount=amount,
+        credited_amount=Decimal(0),
+        paid_amount=Decimal(0),
+        currency=account.currency,
+        issued_at=uow.clock.now(),
+        due_date=domain.due_date(uow.clock.now().date(), installment),
+        status=domain.invoice_status(amount, Decimal(0)),
+    )
+    uow.session.add(invoice)
+    event = InvoiceIssued(
+        invoice_id=invoice.id,
+        invoice_number=number,
+        amount=amount,
+        currency=account.currency,
+        due_date=invoice.due_date,
+        trigger=installment.trigger,
+    )
+    uow.emit(event, order_id=account.order_id, correlation_id=account.correlation_id)
+    early = select(Payment).where(Payment.invoice_number == number, Payment.problem == domain.PaymentProblem.UNMATCHED)
+    for payment in await uow.all(early, lock=True):  # the money came first (re-checked under the lock)
+        await apply_payment(payment, invoice, account, uow)
+    return invoice
 
 
-async def _account(order_id: str, uow: UnitOfWork) -> Account:
+def billed(invoice: Invoice) -> domain.Billed:
+    """An invoice as the billing rules see it."""
+    return domain.Billed(
+        invoice.installment, invoice.number, invoice.amount, invoice.credited_amount, invoice.paid_amount
+    )
+
+
+async def order_invoices(order_id: str, uow: UnitOfWork) -> list[Invoice]:
+    """The order's invoices, by installment, each installment's own invoice before its supplementary ones."""
+    query = select(Invoice).where(Invoice.order_id == order_id)
+    return await uow.all(query.order_by(col(Invoice.installment), col(Invoice.issued_at), col(Invoice.number)))
+
+
+async def locked_account(order_id: str, uow: UnitOfWork) -> Account:
     return await uow.require(Account, order_id, why="billing has not seen this order accepted yet", lock=True)
 
 
@@ -78,10 +110,12 @@ async def on_order_accepted(event: Event[OrderAccepted], uow: UnitOfWork) -> Non
     order = event.data
     account = Account(
         order_id=event.order_id,
+        customer=order.customer,
         currency=order.currency,
         total_amount=order.total_amount,
         terms=order.payment_terms.model_dump(mode="json"),
         correlation_id=event.correlation_id,
+        order_version=order.order_version,
     )
     uow.session.add(account)
     await _issue(account, InstallmentTrigger.ACCEPTANCE, uow)
@@ -90,7 +124,7 @@ async def on_order_accepted(event: Event[OrderAccepted], uow: UnitOfWork) -> Non
 
 async def on_shipment_delivered(event: Event[ShipmentDelivered], uow: UnitOfWork) -> None:
     """Invoice what falls due on delivery."""
-    await _issue(await _account(event.order_id, uow), InstallmentTrigger.DELIVERY, uow)
+    await _issue(await locked_account(event.order_id, uow), InstallmentTrigger.DELIVERY, uow)
 
 
 async def on_finance_payment(message: FinancePayment, uow: UnitOfWork) -> None:
@@ -111,7 +145,7 @@ async def on_finance_payment(message: FinancePayment, uow: UnitOfWork) -> None:
     uow.session.add(payment)
     invoice = await uow.first(select(Invoice).where(Invoice.number == message.invoice_number))
     if invoice is not None:  # else it waits: applied when that invoice is issued, or by a person
-        account = await _account(invoice.order_id, uow)
+        account = await locked_account(invoice.order_id, uow)
         await uow.session.refresh(invoice)  # read again under the account's lock
         await apply_payment(payment, invoice, account, uow)
 
@@ -138,17 +172,18 @@ async def apply_payment(
         return False
     if invoice.paid_amount + payment.amount > MAX_MONEY:  # no business pays that; the column could not hold it
         raise Invalid(f"payment {payment.id} would take invoice {invoice.number}'s paid amount past {MAX_MONEY}")
-    matched = domain.match(invoice.amount - invoice.paid_amount, payment.amount)
+    matched = domain.match(billed(invoice).net - invoice.paid_amount, payment.amount)
     payment.invoice_number, payment.match, payment.problem = invoice.number, matched, None
     payment.status, payment.applied_at, payment.applied_by = domain.PaymentStatus.APPLIED, uow.clock.now(), by
     invoice.paid_amount += payment.amount
-    invoice.status = domain.invoice_status(invoice.amount, invoice.paid_amount)
+    invoice.status = domain.invoice_status(invoice.amount, invoice.paid_amount, invoice.credited_amount)
     received = PaymentReceived(
         payment_id=payment.id, invoice_number=invoice.number, amount=payment.amount, match=matched
     )
     emit(received, occurred_at=payment.received_at)
     await _no_longer(payment, PROBLEMS, f"applied to invoice {invoice.number}", by, uow)
     await _consequences(invoice, account, matched, uow)
+    await receivables_changed(account, uow)
     return True
 
 
@@ -161,10 +196,13 @@ async def _no_longer(payment: Payment, kinds: list[str], reason: str, by: str, u
 
 
 async def _consequences(invoice: Invoice, account: Account, matched: domain.Match, uow: UnitOfWork) -> None:
-    """What a payment applied to an invoice leads to: an overpayment, an overdue cleared, the order settled."""
+    """What a payment applied to an invoice leads to: an overpayment (on a cancelled order, all of it is owed
+    back), an overdue cleared, the order settled."""
     subject: dict[str, Any] = {"subject_type": "invoice", "subject_id": invoice.id}
-    if matched == domain.Match.OVER:
-        over = invoice.paid_amount - invoice.amount
+    if account.cancelled_at is not None:
+        await refund_owed(invoice, invoice.paid_amount, f"order {account.order_id} is cancelled", uow)
+    elif matched == domain.Match.OVER:
+        over = billed(invoice).owed_back
         await raise_exception(
             uow,
             kind_name="billing.overpayment",
@@ -175,17 +213,72 @@ async def _consequences(invoice: Invoice, account: Account, matched: domain.Matc
         )
     if invoice.status == domain.InvoiceStatus.PAID:
         await resolve_exception(uow, kind_name="billing.payment_overdue", reason="paid in full", **subject)
-    invoices = await _invoices(invoice.order_id, uow)
-    terms = PaymentTerms.model_validate(account.terms)
-    if account.settled_at is None and domain.settled(terms, ((i.amount, i.paid_amount) for i in invoices)):
-        account.settled_at = uow.clock.now()
-        total = sum((i.amount for i in invoices), Decimal(0))
-        paid = sum((i.paid_amount for i in invoices), Decimal(0))
-        uow.emit(
-            OrderSettled(invoiced_total=total, paid_total=paid),
-            order_id=invoice.order_id,
-            correlation_id=account.correlation_id,
-        )
+    await settle(account, uow)
+
+
+async def settle(account: Account, uow: UnitOfWork) -> None:
+    """Mark the order settled once nothing is owed either way (domain.settled), and announce it (billing.order_settled)
+    with what its invoices ask for after credit notes and what was paid. A cancelled order is never announced
+    settled (it is over already), and stops being settled if money comes in for it, which is owed back."""
+    invoices, cancelled = [billed(i) for i in await order_invoices(account.order_id, uow)], account.cancelled_at
+    done = domain.settled(PaymentTerms.model_validate(account.terms), invoices, cancelled=cancelled is not None)
+    if cancelled is not None:
+        account.settled_at = (account.settled_at or uow.clock.now()) if done else None
+        return
+    if account.settled_at is not None or not done:
+        return
+    account.settled_at = uow.clock.now()
+    net = sum((i.net for i in invoices), Decimal(0))
+    paid = sum((i.paid for i in invoices), Decimal(0))
+    settled = OrderSettled(invoiced_total=net, paid_total=paid)
+    uow.emit(settled, order_id=account.order_id, correlation_id=account.correlation_id)
+
+
+async def refund_owed(invoice: Invoice, amount: Decimal, why: str, uow: UnitOfWork) -> None:
+    """Money the customer paid on an invoice that is owed back: raised for finance to refund or keep as credit."""
+    await raise_exception(
+        uow,
+        kind_name="billing.refund_owed",
+        order_id=invoice.order_id,
+        subject_type="invoice",
+        subject_id=invoice.id,
+        title=f"{amount} {invoice.currency} paid on invoice {invoice.number} is owed back: {why}",
+        facts={"invoice": invoice.number, "amount": amount, "currency": invoice.currency},
+    )
+
+
+async def receivables_changed(account: Account, uow: UnitOfWork) -> None:
+    """Publish the customer's open receivables after this order moved them, for the order service's credit review.
+
+    Counted under the lock of the customer's receivables row, so the count includes whatever another order of
+    the customer committed before; published once per customer and currency per transaction (the last count)."""
+    if not account.customer:
+        return  # accepted before billing kept customers: not counted
+    now, key = uow.clock.now(), {"customer": account.customer, "currency": account.currency}
+    zero = {"open_amount": Decimal(0), "overdue_amount": Decimal(0), "as_of": now}
+    await uow.session.exec(insert(Receivables).values(**key, **zero).on_conflict_do_nothing())
+    row = await uow.get(Receivables, (account.customer, account.currency), lock=True)
+    assert row is not None  # inserted above, or by another transaction before
+    owing = (
+        select(Invoice)
+        .join(Account, col(Account.order_id) == col(Invoice.order_id))
+        .where(Account.customer == account.customer, Invoice.currency == account.currency)
+        .where(col(Invoice.status).in_(domain.UNPAID))
+    )
+    invoices = ((billed(i), i.due_date) for i in await uow.all(owing))
+    row.open_amount, row.overdue_amount = domain.receivables(invoices, now.date())
+    row.as_of = now
+    changed = ReceivablesChanged(**key, open_amount=row.open_amount, overdue_amount=row.overdue_amount)
+    uow.outbox[:] = [staged for staged in uow.outbox if not _counts(staged, changed)]  # superseded by this count
+    uow.emit(changed, order_id=account.order_id, correlation_id=account.correlation_id)
+
+
+def _counts(staged: dict[str, Any], changed: ReceivablesChanged) -> bool:
+    """An outbox row staged in this transaction with an earlier count of the same customer's receivables."""
+    if staged["event_type"] != ReceivablesChanged.event_type:
+        return False
+    data = json.loads(staged["payload"])["data"]
+    return bool((data["customer"], data["currency"]) == (changed.customer, changed.currency))
 
 
 def overdue_invoices() -> Rule:
@@ -193,9 +286,9 @@ def overdue_invoices() -> Rule:
 
     async def overdue_invoices(uow: UnitOfWork) -> None:
         today = uow.clock.now().date()
-        query = select(Invoice).where(Invoice.status != domain.InvoiceStatus.PAID, col(Invoice.due_date) < today)
+        query = select(Invoice).where(col(Invoice.status).in_(domain.UNPAID), col(Invoice.due_date) < today)
         for invoice in await uow.all(query, lock=True):  # a payment committing meanwhile is waited for
-            owed = invoice.amount - invoice.paid_amount
+            owed = billed(invoice).open
             await raise_exception(
                 uow,
                 kind_name="billing.payment_overdue",
@@ -219,7 +312,7 @@ def unmatched_payments(limit: timedelta) -> Rule:
         for payment in await uow.all(query, lock=True):
             if invoice := await uow.first(select(Invoice).where(Invoice.number == payment.invoice_number)):
                 # the invoice was committed together with the payment, each unseen by the other
-                account = await _account(invoice.order_id, uow)
+                account = await locked_account(invoice.order_id, uow)
                 await uow.session.refresh(invoice)
                 await apply_payment(payment, invoice, account, uow)
                 continue

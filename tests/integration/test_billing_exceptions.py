@@ -37,6 +37,7 @@ ON_ACCEPTANCE = {"installments": [{"trigger": "acceptance", "percent": "100", "n
 ON_DELIVERY = {"installments": [{"trigger": "delivery", "percent": "100", "net_days": 30}]}
 TOTAL = "135.85"  # 11 x 12.35
 ISSUED, RECEIVED, SETTLED = "billing.invoice_issued", "billing.payment_received", "billing.order_settled"
+RECEIVABLES = "billing.receivables_changed"  # the customer's open receivables, after every invoice and payment
 RAISED, RESOLVED = "billing.exception_raised", "billing.exception_resolved"
 UNMATCHED, MISMATCH = "billing.unmatched_payment", "billing.currency_mismatch"
 M = TypeVar("M")
@@ -107,7 +108,7 @@ async def test_a_payment_before_its_invoice_is_kept_and_applied_when_it_is_issue
     clock.advance(timedelta(minutes=30))
     assert await watch(units, RULES) == []  # not yet an exception
     events = await handle(units, handlers.on_shipment_delivered, delivered(clock))
-    assert types(events) == [ISSUED, RECEIVED, SETTLED]
+    assert types(events) == [ISSUED, RECEIVED, SETTLED, RECEIVABLES]
     assert events[1].data == {"payment_id": "p1", "invoice_number": "INV-SO1-1", "amount": TOTAL, "match": "exact"}
     assert events[1].occurred_at == early.occurred_at  # when the money came
     applied = await row(units, Payment, "p1")
@@ -127,7 +128,7 @@ async def test_an_early_payment_that_became_unapplied_cash_is_resolved_by_its_in
     assert types(await watch(units, RULES)) == [RAISED]
 
     events = await handle(units, handlers.on_shipment_delivered, delivered(clock))
-    assert types(events) == [ISSUED, RECEIVED, RESOLVED, SETTLED]
+    assert types(events) == [ISSUED, RECEIVED, RESOLVED, SETTLED, RECEIVABLES]
     resolved = events[2].payload(ExceptionResolved)
     assert (resolved.exception_id, resolved.by) == (of_payment(UNMATCHED, "p1"), "system")
     stored = await record(units, of_payment(UNMATCHED, "p1"))
@@ -157,7 +158,7 @@ async def test_a_payment_naming_no_issued_invoice_is_an_exception_after_the_limi
     assert await watch(units, RULES) == []  # once
 
     events = await apply_by_person(units, "p1", "INV-SO1-1")
-    assert types(events) == [RECEIVED, RESOLVED, SETTLED]
+    assert types(events) == [RECEIVED, RESOLVED, SETTLED, RECEIVABLES]
     resolved = events[1].payload(ExceptionResolved)
     assert (resolved.exception_id, resolved.by, resolved.reason) == (
         of_payment(UNMATCHED, "p1"),
@@ -209,7 +210,7 @@ async def test_a_mismatched_payment_a_person_applies_to_an_invoice_in_its_curren
     await handle(units, handlers.on_finance_payment, payment(clock, "p1", "INV-SO1-1", currency="EUR"))
 
     events = await apply_by_person(units, "p1", "INV-SO2-1")  # the customer named the wrong invoice
-    assert sorted(types(events)) == sorted([RECEIVED, RESOLVED, SETTLED]), types(events)
+    assert sorted(types(events)) == sorted([RECEIVED, RESOLVED, SETTLED, RECEIVABLES]), types(events)
     assert not (await record(units, of_payment(MISMATCH, "p1"))).open
 
 
@@ -222,7 +223,8 @@ async def test_an_unmatched_payment_whose_invoice_comes_in_another_currency_is_a
     assert types(await watch(units, RULES)) == [RAISED]  # unmatched, for now
 
     events = await handle(units, handlers.on_shipment_delivered, delivered(clock))
-    assert sorted(types(events)) == sorted([ISSUED, RAISED, RESOLVED]), types(events)  # names an issued invoice now
+    issued = [ISSUED, RAISED, RESOLVED, RECEIVABLES]  # names an issued invoice now
+    assert sorted(types(events)) == sorted(issued), types(events)
     assert (await record(units, of_payment(MISMATCH, "p1"))).open
     assert not (await record(units, of_payment(UNMATCHED, "p1"))).open
 
@@ -230,9 +232,9 @@ async def test_an_unmatched_payment_whose_invoice_comes_in_another_currency_is_a
 async def test_an_overpayment_raises_overpayment(units: UnitOfWorkFactory, clock: FixedClock) -> None:
     await handle(units, handlers.on_order_accepted, accepted(clock, ON_ACCEPTANCE))
     partly = payment(clock, "p1", "INV-SO1-1", "100.00")
-    assert types(await handle(units, handlers.on_finance_payment, partly)) == [RECEIVED]
+    assert types(await handle(units, handlers.on_finance_payment, partly)) == [RECEIVED, RECEIVABLES]
     events = await handle(units, handlers.on_finance_payment, payment(clock, "p2", "INV-SO1-1", "50.00"))
-    assert types(events) == [RECEIVED, RAISED, SETTLED]
+    assert types(events) == [RECEIVED, RAISED, SETTLED, RECEIVABLES]
     assert events[0].data["match"] == "over"
     data = events[1].payload(ExceptionRaised)
     assert (data.exception_id, data.kind, data.subject_type, data.severity) == (
@@ -267,12 +269,12 @@ async def test_an_overdue_invoice_raises_payment_overdue_until_it_is_paid_in_ful
     assert await watch(units, RULES) == []  # once
 
     partly = payment(clock, "p1", "INV-SO1-1", "35.85")
-    assert types(await handle(units, handlers.on_finance_payment, partly)) == [RECEIVED]
+    assert types(await handle(units, handlers.on_finance_payment, partly)) == [RECEIVED, RECEIVABLES]
     [updated] = await watch(units, RULES)  # less is owed now
     assert (updated.type, updated.payload(ExceptionRaised).facts["owed"]) == ("billing.exception_updated", "100.00")
 
     events = await handle(units, handlers.on_finance_payment, payment(clock, "p2", "INV-SO1-1", "100.00"))
-    assert types(events) == [RECEIVED, RESOLVED, SETTLED]  # in the commit of the payment
+    assert types(events) == [RECEIVED, RESOLVED, SETTLED, RECEIVABLES]  # in the commit of the payment
     resolved = events[1].payload(ExceptionResolved)
     assert (resolved.exception_id, resolved.by, resolved.reason) == (ident, "system", "paid in full")
     assert not (await record(units, ident)).open
@@ -285,7 +287,7 @@ async def test_the_same_payment_twice_changes_nothing(units: UnitOfWorkFactory, 
     paid = payment(clock, "p1", "INV-SO1-1", "100.00")
     mismatched = payment(clock, "p2", "INV-SO1-1", currency="EUR")
     unmatched = payment(clock, "p3", "INV-NOPE-1")
-    assert types(await handle(units, handlers.on_finance_payment, paid)) == [RECEIVED]
+    assert types(await handle(units, handlers.on_finance_payment, paid)) == [RECEIVED, RECEIVABLES]
     assert types(await handle(units, handlers.on_finance_payment, mismatched)) == [RAISED]
     assert await handle(units, handlers.on_finance_payment, unmatched) == []
 
@@ -356,5 +358,5 @@ async def test_a_payment_that_raced_its_invoice_is_applied_by_the_rule_not_raise
             )
         )
     clock.advance(timedelta(hours=2))
-    assert types(await watch(units, RULES)) == [RECEIVED, SETTLED]  # applied, no exception
+    assert types(await watch(units, RULES)) == [RECEIVED, SETTLED, RECEIVABLES]  # applied, no exception
     assert (await row(units, Payment, "p-race")).status == "applied"

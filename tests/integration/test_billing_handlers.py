@@ -67,11 +67,16 @@ async def test_deposit_then_balance_then_settled(units: UnitOfWorkFactory, clock
 
     assert await events(units) == [
         "billing.invoice_issued",
+        "billing.receivables_changed",
         "billing.payment_received",
+        "billing.receivables_changed",
         "billing.invoice_issued",
+        "billing.receivables_changed",
         "billing.payment_received",
+        "billing.receivables_changed",
         "billing.payment_received",
         "billing.order_settled",
+        "billing.receivables_changed",
     ]
 
 

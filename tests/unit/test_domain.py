@@ -140,7 +140,7 @@ def test_invoice_status_follows_payments() -> None:
 
 
 def test_settled_needs_every_installment_invoiced_and_paid() -> None:
-    paid = (Decimal(30), Decimal(30))
+    paid = billing.Billed(0, "INV-1", Decimal(30), paid=Decimal(30))
     assert not billing.settled(DEPOSIT, [paid])
-    assert not billing.settled(DEPOSIT, [paid, (Decimal(70), Decimal(69))])
-    assert billing.settled(DEPOSIT, [paid, (Decimal(70), Decimal(70))])
+    assert not billing.settled(DEPOSIT, [paid, billing.Billed(1, "INV-2", Decimal(70), paid=Decimal(69))])
+    assert billing.settled(DEPOSIT, [paid, billing.Billed(1, "INV-2", Decimal(70), paid=Decimal(70))])

@@ -1,0 +1,107 @@
+"""Changes and cancellation: what was invoiced brought to an accepted change's new total, and a cancelled order
+credited and invoiced no further."""
+
+from decimal import Decimal
+
+from sqlalchemy import func
+from sqlmodel import select
+
+from services.billing import domain
+from services.billing.handlers import (
+    billed,
+    locked_account,
+    open_invoice,
+    order_invoices,
+    receivables_changed,
+    refund_owed,
+    settle,
+)
+from services.billing.models import Account, CreditNote, Invoice
+from shared.contracts import CreditNoteIssued, Event, OrderCancelled, OrderChangeAccepted, PaymentTerms
+from shared.exceptions import resolve_exception
+from shared.fields import scrub
+from shared.unit_of_work import UnitOfWork
+
+
+async def on_order_change_accepted(event: Event[OrderChangeAccepted], uow: UnitOfWork) -> None:
+    """Bring each installment invoiced so far to its amount on the new total: a supplementary invoice for what
+    it went up by, credit notes for what it went down by (money paid beyond that is owed back). Installments not
+    invoiced yet are invoiced on the new total when they fall due. A change applied before, or older than one
+    applied, changes nothing; so does a change reaching a cancelled order."""
+    change, account = event.data, await locked_account(event.order_id, uow)
+    if change.order_version <= account.order_version or account.cancelled_at is not None:
+        return
+    account.order_version, account.total_amount = change.order_version, change.total_amount
+    terms, invoices = PaymentTerms.model_validate(account.terms), await order_invoices(account.order_id, uow)
+    reason = scrub(f"order changed to version {change.order_version} ({change.change_id})", 500)
+    moved = False
+    for n, (installment, target) in enumerate(domain.installment_amounts(terms, change.total_amount)):
+        if not (on_installment := [i for i in invoices if i.installment == n]):
+            continue  # not due yet: invoiced on the new total when it is
+        plan = domain.adjust(target, [billed(i) for i in on_installment])
+        if plan.supplement > 0:
+            number = domain.supplementary_number(account.order_id, n, len(on_installment) + 1)
+            await open_invoice(account, n, installment, plan.supplement, uow, number=number, change_id=change.change_id)
+        for number, amount in plan.credits:
+            credited = next(i for i in on_installment if i.number == number)
+            await _credit(credited, amount, change.change_id, reason, account, uow)
+            if owed := billed(credited).owed_back:
+                await refund_owed(credited, owed, f"order changed down to {change.total_amount}", uow)
+        moved = moved or plan.supplement > 0 or bool(plan.credits)
+    if moved:
+        await receivables_changed(account, uow)
+    await settle(account, uow)
+
+
+async def on_order_cancelled(event: Event[OrderCancelled], uow: UnitOfWork) -> None:
+    """Ask for nothing more: the unpaid remainder of every invoice is credited and no further installment is
+    invoiced; money already paid is owed back (billing.refund_owed). Cancelling again changes nothing."""
+    cancelled, account = event.data, await locked_account(event.order_id, uow)
+    if account.cancelled_at is not None:
+        return
+    account.cancelled_at = cancelled.cancelled_at
+    invoices = {i.number: i for i in await order_invoices(account.order_id, uow)}
+    plan = domain.cancel([billed(i) for i in invoices.values()])
+    reason = scrub(f"order cancelled: {cancelled.reason}", 500)
+    for number, amount in plan.credits:
+        await _credit(invoices[number], amount, cancelled.change_id, reason, account, uow)
+    for number, amount in plan.refunds:
+        await refund_owed(invoices[number], amount, f"order {account.order_id} is cancelled", uow)
+    if plan.credits:
+        await receivables_changed(account, uow)
+    await settle(account, uow)
+
+
+async def _credit(
+    invoice: Invoice, amount: Decimal, change_id: str, reason: str, account: Account, uow: UnitOfWork
+) -> None:
+    """Issue a credit note taking `amount` off an invoice; one no longer owing anything is no longer overdue."""
+    count = select(func.count()).select_from(CreditNote).where(CreditNote.order_id == account.order_id)
+    number = domain.credit_note_number(account.order_id, (await uow.session.exec(count)).one() + 1)
+    note = CreditNote(
+        id=number,
+        number=number,
+        order_id=account.order_id,
+        invoice_number=invoice.number,
+        change_id=change_id,
+        amount=amount,
+        currency=invoice.currency,
+        reason=reason,
+        issued_at=uow.clock.now(),
+    )
+    uow.session.add(note)
+    invoice.credited_amount += amount
+    invoice.status = domain.invoice_status(invoice.amount, invoice.paid_amount, invoice.credited_amount)
+    issued = CreditNoteIssued(
+        credit_note_id=note.id,
+        credit_note_number=number,
+        invoice_number=invoice.number,
+        amount=amount,
+        currency=invoice.currency,
+        reason=reason,
+    )
+    uow.emit(issued, order_id=account.order_id, correlation_id=account.correlation_id)
+    if invoice.status not in domain.UNPAID:
+        await resolve_exception(
+            uow, kind_name="billing.payment_overdue", subject_type="invoice", subject_id=invoice.id, reason="credited"
+        )
