@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from services.order import board, domain
 from services.order.models import ChangeRequest, LineProgress, Order, OrderVersion
-from services.order.review import record
+from services.order.review import announce, record
 from shared.contracts import (
     ASSESSED,
     ChangeAssessed,
@@ -174,7 +174,7 @@ async def accept(uow: UnitOfWork, order_id: str, change_id: str, *, confirmation
     if everything:
         order.status, order.updated_at = domain.OrderStatus.CANCELLED, now
         event: EventData = OrderCancelled(change_id=change.id, reason=change.reason, cancelled_at=now)
-        record(uow, uow.emit(event, order_id=order_id))
+        await announce(uow, order, uow.emit(event, order_id=order_id))
         return change
     terms = OrderTerms.model_validate(change.terms)
     previous_total = order.total_amount
@@ -202,7 +202,7 @@ async def accept(uow: UnitOfWork, order_id: str, change_id: str, *, confirmation
         total_amount=order.total_amount,
         previous_total=previous_total,
     )
-    record(uow, uow.emit(accepted, order_id=order_id))
+    await announce(uow, order, uow.emit(accepted, order_id=order_id))
     return change
 
 

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy.orm import defer
 from sqlmodel import col, select
 
-from services.order import board, changes, domain, review, tracking
+from services.order import board, changes, domain, milestones, review, tracking
 from services.order.models import Order
 from services.order.review import record
 from services.order.settings import OrderSettings
@@ -38,6 +38,7 @@ async def on_lifecycle_event(event: Event[EventData], uow: UnitOfWork) -> None:
     order.delivered_at = found.delivered_at or order.delivered_at
     order.settled_at = found.settled_at or order.settled_at
     tracking.follow(order, event)
+    await milestones.stage_milestone(uow, order, event.envelope)
     await changes.follow_production(event, uow)
     if order.open_exceptions:  # only then can this event clear one
         for cleared, reason in domain.cleared_by(found, event.envelope.type):

@@ -4,7 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Numeric, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Numeric, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from shared.contracts import OrderLine
@@ -323,7 +323,8 @@ class BoardEntryDetail(BoardEntryPublic):
 
 
 class WebhookSubscription(SQLModel, table=True):
-    """A team's chat or ticketing system that receives the board changes it chose, signed with its secret."""
+    """A receiver of signed webhooks: a team's chat or ticketing system for the board changes it chose, or
+    (with `customer` set) a customer's system for the milestones of its orders."""
 
     __tablename__ = "webhook_subscriptions"
 
@@ -334,6 +335,8 @@ class WebhookSubscription(SQLModel, table=True):
     kinds: list[str] = Field(sa_column=Column(JSON, nullable=False))
     min_severity: str
     changes: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    customer: str | None = Field(default=None, index=True)
+    milestones: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     active: bool = Field(default=True, index=True)
     created_at: datetime = timestamp()
     created_by: str
@@ -342,7 +345,8 @@ class WebhookSubscription(SQLModel, table=True):
 
 
 class WebhookDelivery(SQLModel, table=True):
-    """One message to one subscription: staged with the board change, then sent and retried until it lands."""
+    """One message to one subscription: staged with the change it tells (a board change, an order's milestone),
+    then sent and retried until it lands."""
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (UniqueConstraint("subscription_id", "message_id"),)
@@ -351,7 +355,8 @@ class WebhookDelivery(SQLModel, table=True):
     subscription_id: str = Field(foreign_key="webhook_subscriptions.id")
     message_id: str
     event_type: str
-    exception_id: str
+    subject_type: str = "exception"
+    subject_id: str
     payload: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(index=True)
     attempts: int = 0
@@ -361,6 +366,11 @@ class WebhookDelivery(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = timestamp()
     delivered_at: datetime | None = timestamp(nullable=True)
+
+    @property
+    def exception_id(self) -> str | None:
+        """The exception a board delivery is about (None for a milestone notice)."""
+        return self.subject_id if self.subject_type == "exception" else None
 
 
 class WebhookPublic(SQLModel):
@@ -390,7 +400,9 @@ class WebhookDeliveryPublic(SQLModel):
     subscription_id: str
     message_id: str = Field(description="The `webhook-id` header: the same on every attempt of this delivery.")
     event_type: str
-    exception_id: str
+    subject_type: str = Field(description="What it is about: exception, or order for a milestone notice.")
+    subject_id: str
+    exception_id: str | None = Field(description="The exception, for a board delivery (subject_id).")
     payload: str = Field(description="The body sent, byte for byte.")
     status: str = Field(description="pending, delivered or failed.")
     attempts: int
@@ -400,3 +412,70 @@ class WebhookDeliveryPublic(SQLModel):
     last_error: str | None
     created_at: datetime
     delivered_at: datetime | None
+
+
+# --- the tracking table and customer milestone notices ----------------------------------------
+
+# Search on the tracking table is substring search on `search` (customer, reference, products, SKUs):
+# trigrams, so a fragment of a PO number or SKU is found through the index (migration 0007).
+Index(
+    "ix_orders_search_trgm",
+    Order.__table__.c.search,  # type: ignore[attr-defined]
+    postgresql_using="gin",
+    postgresql_ops={"search": "gin_trgm_ops"},
+)
+
+
+class TrackingRow(SQLModel):
+    """One order in the tracking table: where it stands, what comes next, its dates, risk and money."""
+
+    id: str
+    customer: str
+    external_ref: str
+    status: str
+    next_milestone: str | None = Field(description="What the order waits for next; none once it ended.")
+    next_milestone_date: date | None = Field(description="When that is planned, where known.")
+    promised_date: date = Field(description="The confirmed date once accepted, else the requested one.")
+    projected_delivery: date = Field(
+        description="The ETA when known; else the later of the promised date and planned completion plus shipping."
+    )
+    delivered_at: datetime | None
+    late: bool = Field(description="Delivered after the promised date, or projected or still open past it.")
+    worst_severity: str | None = Field(description="The worst open exception's severity.")
+    open_exceptions: int
+    attention: str | None
+    currency: str
+    total_amount: Decimal
+    invoiced_amount: Decimal
+    paid_amount: Decimal
+    credited_amount: Decimal
+    outstanding_amount: Decimal = Field(description="Invoiced, less paid and credited (not below zero).")
+    next_due_date: date | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class TrackingPage(SQLModel):
+    """A page of the tracking table; pass `next_cursor` back as `cursor` for the next one."""
+
+    rows: list[TrackingRow]
+    next_cursor: str | None = Field(description="None on the last page.")
+
+
+class CustomerWebhookPublic(SQLModel):
+    """A customer's milestone webhook, without its secret."""
+
+    id: str
+    name: str
+    customer: str
+    url: str
+    milestones: list[str] = Field(description="The milestones of the customer's orders it receives.")
+    active: bool
+    created_at: datetime
+    created_by: str
+    deactivated_at: datetime | None
+    deactivated_by: str | None
+
+
+class CustomerWebhookCreated(CustomerWebhookPublic):
+    secret: str = Field(description="The signing secret (Standard Webhooks `whsec_...`); shown only this once.")

@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import func
 from sqlmodel import col, or_, select
 
-from services.order import board, domain, tracking
+from services.order import board, domain, milestones, tracking
 from services.order.models import (
     Clarification,
     Customer,
@@ -224,7 +224,7 @@ async def decide(order: Order, uow: UnitOfWork) -> None:
     if verdict == domain.Decision.REJECTED:
         order.status = domain.OrderStatus.REJECTED
         reasons = [scrub(f"{r.department}: {r.reason}", 500) for r in reviews if r.decision == domain.Decision.REJECTED]
-        record(uow, uow.emit(OrderRejected(reasons=reasons), order_id=order.id))
+        await announce(uow, order, uow.emit(OrderRejected(reasons=reasons), order_id=order.id))
         return
     terms = OrderTerms.model_validate(order.terms)
     confirmed = _confirmed(terms, reviews)
@@ -233,7 +233,13 @@ async def decide(order: Order, uow: UnitOfWork) -> None:
     accepted = OrderAccepted(
         **terms.model_dump(), total_amount=order.total_amount, order_version=order.version, confirmed=confirmed
     )
-    record(uow, uow.emit(accepted, order_id=order.id))
+    await announce(uow, order, uow.emit(accepted, order_id=order.id))
+
+
+async def announce(uow: UnitOfWork, order: Order, event: Envelope) -> None:
+    """An event of the order itself: on its timeline, and to the customer's milestone webhooks."""
+    record(uow, event)
+    await milestones.stage_milestone(uow, order, event)
 
 
 def _confirmed(terms: OrderTerms, reviews: list[Review]) -> list[LineDates]:
@@ -398,7 +404,7 @@ async def reject(uow: UnitOfWork, order_id: str, *, reason: str, by: str) -> Ord
     order = await _in_review(uow, order_id)
     now = uow.clock.now()
     order.status, order.decided_at, order.updated_at = domain.OrderStatus.REJECTED, now, now
-    record(uow, uow.emit(OrderRejected(reasons=[scrub(f"{by}: {reason}", 500)]), order_id=order.id))
+    await announce(uow, order, uow.emit(OrderRejected(reasons=[scrub(f"{by}: {reason}", 500)]), order_id=order.id))
     return order
 
 

@@ -1,6 +1,7 @@
-"""Outbound webhooks: teams' chat or ticketing systems receive the exceptions they subscribed to.
+"""Outbound webhooks: teams' chat or ticketing systems receive the exceptions they subscribed to, customers'
+systems the milestones of their orders (services/order/milestones.py).
 
-A board change stages one delivery per matching subscription in its own transaction; a dispatcher
+A board change or milestone stages one delivery per matching subscription in its own transaction; a dispatcher
 sends them signed the Standard Webhooks way (HMAC-SHA256 over `id.timestamp.body`), retries with
 backoff and keeps a log. Receivers dedupe by the `webhook-id` header: a send whose outcome was lost
 (a crash mid-request) is sent again after its lease.
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any, Protocol
 from uuid import NAMESPACE_URL, uuid5
 
 import httpx
@@ -28,6 +29,7 @@ from standardwebhooks import Webhook
 from services.order.models import (
     BoardEntry,
     BoardEntryPublic,
+    Order,
     WebhookCreated,
     WebhookDelivery,
     WebhookDeliveryPublic,
@@ -36,7 +38,7 @@ from services.order.models import (
 )
 from shared.backoff import Backoff
 from shared.clock import Clock
-from shared.contracts import KindName
+from shared.contracts import Envelope, KindName
 from shared.fields import Name, scrub
 from shared.http import Actor
 from shared.ids import new_id
@@ -47,6 +49,7 @@ from shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
 log = logging.getLogger("gendan.webhooks")
 
 MAX_SUBSCRIPTIONS = 100  # active ones; each board change is one row per subscription that wants it
+MAX_CUSTOMER_SUBSCRIPTIONS = 1000  # active customers' ones; a milestone goes only to its customer's
 MAX_ATTEMPTS = 8
 BACKOFF = Backoff(base=60, cap=3600)  # 1, 2, 4 ... 32 min, then hourly: about 2 h before giving up
 LEASE = timedelta(seconds=60)  # a claimed delivery is not claimed again before this (the send takes at most 10 s)
@@ -140,17 +143,44 @@ def wants(subscription: WebhookSubscription, entry: BoardEntry, change: str) -> 
 
 async def enqueue(uow: UnitOfWork, entry: BoardEntry, change: str) -> None:
     """Queue a delivery of this board change to every subscription that wants it (same transaction)."""
-    active = select(WebhookSubscription).where(col(WebhookSubscription.active))
-    targets = [s for s in (await uow.session.exec(active)).all() if wants(s, entry, change)]
+    teams = select(WebhookSubscription).where(
+        col(WebhookSubscription.active), col(WebhookSubscription.customer).is_(None)
+    )
+    targets = [s for s in (await uow.session.exec(teams)).all() if wants(s, entry, change)]
     if not targets:
         return
     now = uow.clock.now()
     data = BoardEntryPublic.model_validate(entry, from_attributes=True)
     body = WebhookMessage(type=f"exception.{change}", timestamp=now, data=data)
+    # the same change staged twice (same entry, change and instant) is one message
+    await stage(uow, targets, body, message_id=message_id(entry, change, now), subject=("exception", entry.id))
+
+
+class Message(Protocol):
+    """A webhook body: a Standard Webhooks payload with its `type`."""
+
+    type: str
+
+    def model_dump_json(self) -> str: ...
+
+
+async def stage(
+    uow: UnitOfWork,
+    targets: Sequence[WebhookSubscription],
+    body: Message,
+    *,
+    message_id: str,
+    subject: tuple[str, str],
+) -> None:
+    """Stage one delivery of `body` (with a `type`) per subscription; a message already staged for one is not again."""
+    if not targets:
+        return
+    now = uow.clock.now()
     common = {
-        "message_id": message_id(entry, change, now),
+        "message_id": message_id,
         "event_type": body.type,
-        "exception_id": entry.id,
+        "subject_type": subject[0],
+        "subject_id": subject[1],
         "payload": body.model_dump_json(),
         "status": DeliveryStatus.PENDING,
         "attempts": 0,
@@ -158,8 +188,14 @@ async def enqueue(uow: UnitOfWork, entry: BoardEntry, change: str) -> None:
         "created_at": now,
     }
     rows = [{"subscription_id": s.id, **common} for s in targets]
-    # the same change staged twice (same entry, change and instant) is one message
     await uow.session.exec(insert(WebhookDelivery).on_conflict_do_nothing(), params=rows)
+
+
+async def stage_milestone(uow: UnitOfWork, order: Order, envelope: Envelope) -> None:
+    """Stage the customer notices of the milestone an order event is (see services/order/milestones.py)."""
+    from services.order import milestones  # it builds on this module
+
+    await milestones.stage_milestone(uow, order, envelope)
 
 
 # --- the dispatcher ---------------------------------------------------------------------------
@@ -312,20 +348,38 @@ def _log(delivery: WebhookDelivery, outcome: Outcome) -> None:
 
 
 async def subscribe(uow: UnitOfWork, request: WebhookCreate, *, by: str) -> WebhookSubscription:
-    """Create a subscription with a fresh secret."""
-    count = select(func.count()).select_from(WebhookSubscription).where(col(WebhookSubscription.active))
-    if (await uow.session.exec(count)).one() >= MAX_SUBSCRIPTIONS:
-        raise Refused(f"at most {MAX_SUBSCRIPTIONS} active webhooks; deactivate one first")
-    subscription = WebhookSubscription(
-        id=new_id("WH"),
+    """Create a team's subscription to board changes, with a fresh secret."""
+    return await add_subscription(
+        uow,
         name=request.name,
         url=str(request.url),
-        secret=new_secret(),
+        by=by,
         kinds=request.kinds,
         min_severity=request.min_severity,
         changes=[str(c) for c in request.changes],
+    )
+
+
+async def add_subscription(
+    uow: UnitOfWork, *, name: str, url: str, by: str, customer: str | None = None, **choice: Any
+) -> WebhookSubscription:
+    """Create a subscription with a fresh secret: a team's (board changes) or a customer's (milestones)."""
+    customers = col(WebhookSubscription.customer)
+    whose = customers.is_(None) if customer is None else customers.is_not(None)
+    count = select(func.count()).select_from(WebhookSubscription).where(col(WebhookSubscription.active), whose)
+    limit = MAX_SUBSCRIPTIONS if customer is None else MAX_CUSTOMER_SUBSCRIPTIONS
+    if (await uow.session.exec(count)).one() >= limit:
+        raise Refused(f"at most {limit} active webhooks; deactivate one first")
+    defaults: dict[str, Any] = {"kinds": [], "min_severity": Severity.LOW, "changes": [], "milestones": []}
+    subscription = WebhookSubscription(
+        id=new_id("WH"),
+        name=name,
+        url=url,
+        secret=new_secret(),
+        customer=customer,
         created_at=uow.clock.now(),
         created_by=by,
+        **(defaults | choice),
     )
     uow.session.add(subscription)
     return subscription
@@ -384,7 +438,12 @@ async def list_webhooks(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[WebhookSubscription]:
     """The subscriptions, newest first (without their secrets)."""
-    query = select(WebhookSubscription).order_by(col(WebhookSubscription.created_at).desc()).limit(limit)
+    query = (
+        select(WebhookSubscription)
+        .where(col(WebhookSubscription.customer).is_(None))
+        .order_by(col(WebhookSubscription.created_at).desc())
+        .limit(limit)
+    )
     if active is not None:
         query = query.where(WebhookSubscription.active == active)
     async with runtime.sessions() as session:

@@ -147,11 +147,29 @@ async def record(conn: asyncpg.Connection, msg: Msg) -> list[Msg]:
     return closed
 
 
+async def accept(conn: asyncpg.Connection, msg: Msg) -> list[Msg]:
+    """The order service on production's feasibility: timeline entries, status, order.accepted (the review)."""
+    order_id = msg["order_id"]
+    row = await conn.fetchrow("SELECT terms FROM orders WHERE id = $1 FOR UPDATE", order_id)
+    terms = json.loads(row["terms"])
+    accepted = event("order.accepted", order_id, {**terms, "order_version": 1}, cause=msg)
+    await insert_timeline(conn, [msg, accepted])
+    await conn.execute("UPDATE orders SET status = 'accepted', updated_at = $2 WHERE id = $1", order_id, now())
+    return [accepted]
+
+
 # service -> consumed topic -> message type ("*": any) -> handler; the same hops as the system's handlers
 ROUTES: dict[str, dict[str, dict[str, Handler]]] = {
-    "order": {topic: {"*": record} for topic in ("production.events", "logistics.events", "billing.events")},
+    "order": {
+        "production.events": {"production.feasibility_assessed": accept, "*": record},
+        "logistics.events": {"*": record},
+        "billing.events": {"*": record},
+    },
     "production": {
-        "order.events": {"order.accepted": step("WO", "planned", "production.order_created")},
+        "order.events": {
+            "order.review_requested": step("FE", "assessed", "production.feasibility_assessed"),
+            "order.accepted": step("WO", "planned", "production.order_created"),
+        },
         "mes.events": {
             "started": step("WO", "started", "production.started"),
             "completed": step("WO", "completed", "production.completed", "production.order_ready"),
@@ -183,14 +201,15 @@ ANSWERS = {
 
 
 async def intake(conn: asyncpg.Connection, terms: Msg) -> None:
-    """The order service's intake: order row, timeline entry and order.accepted in one transaction."""
+    """The order service's intake: order row, timeline entry and order.review_requested in one transaction."""
     order_id, at = f"SO{uuid4().hex[:16].upper()}", now()
     total = sum(Decimal(line["unit_price"]) * line["quantity"] for line in terms["lines"])
-    accepted = event("order.accepted", order_id, {**terms, "total_amount": str(total)})
+    accepted = event("order.review_requested", order_id, {**terms, "total_amount": str(total), "order_version": 1})
     async with conn.transaction():
         created = await conn.fetchval(
             "INSERT INTO orders (id, customer, external_ref, terms, status, created_at, updated_at)"
-            " VALUES ($1, $2, $3, $4, 'accepted', $5, $5) ON CONFLICT (customer, external_ref) DO NOTHING RETURNING id",
+            " VALUES ($1, $2, $3, $4, 'in_review', $5, $5)"
+            " ON CONFLICT (customer, external_ref) DO NOTHING RETURNING id",
             order_id,
             terms["customer"],
             terms["external_ref"],
