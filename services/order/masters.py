@@ -79,10 +79,16 @@ def parse(content: bytes, content_type: str, model: type[In]) -> list[In]:
     every bad row is reported at once."""
     rows = _xlsx_rows(content) if content_type.startswith(XLSX) else _csv_rows(content)
     entries, problems = [], []
-    for number, row in enumerate(rows, start=2):
+    try:
+        numbered = list(enumerate(rows, start=2))
+    except BadRows:
+        raise
+    except Exception as error:  # csv.Error (a stray quote or NUL), or a damaged sheet inside an .xlsx
+        raise BadRows([f"not a readable file: {str(error)[:200] or type(error).__name__}"]) from error
+    for number, row in numbered:
         if number > MAX_ROWS + 1:
             raise BadRows([f"more than {MAX_ROWS} rows; split the file"])
-        values = {k.strip(): v for k, v in row.items() if k and v not in (None, "")}
+        values = {k.strip(): v for k, v in row.items() if isinstance(k, str) and k.strip() and v not in (None, "")}
         try:
             entries.append(model.model_validate(values))
         except ValidationError as error:
@@ -98,7 +104,7 @@ def _csv_rows(content: bytes) -> Iterator[dict[str, Any]]:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise BadRows(["the file is not UTF-8 text"]) from error
-    yield from csv.DictReader(io.StringIO(text))
+    yield from csv.DictReader(io.StringIO(text, newline=""))
 
 
 def _xlsx_rows(content: bytes) -> Iterator[dict[str, Any]]:

@@ -117,6 +117,37 @@ def step(kind: str, stage: str, *emits: str) -> Handler:
     return handle
 
 
+def receivable(stage: str, *emits: str) -> Handler:
+    """A billing step that also moves the customer's receivables row and publishes them, as billing does."""
+    moved = step("INV", stage, *emits, "billing.receivables_changed")
+
+    async def handle(conn: asyncpg.Connection, msg: Msg) -> list[Msg]:
+        await conn.execute(
+            "INSERT INTO state VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT (key) DO UPDATE SET stage = EXCLUDED.stage, updated_at = EXCLUDED.updated_at",
+            "RC-ACME",
+            msg["order_id"],
+            stage,
+            now(),
+        )
+        return await moved(conn, msg)
+
+    return handle
+
+
+async def exposure(conn: asyncpg.Connection, msg: Msg) -> list[Msg]:
+    """The order service keeps the customer's receivables for credit review (no timeline entry)."""
+    await conn.execute(
+        "INSERT INTO state VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (key) DO UPDATE SET stage = EXCLUDED.stage, updated_at = EXCLUDED.updated_at",
+        "EX-ACME",
+        msg["order_id"],
+        "open",
+        now(),
+    )
+    return []
+
+
 async def noop(conn: asyncpg.Connection, msg: Msg) -> list[Msg]:
     """Applied, but changes nothing (WMS `received`, as in the system)."""
     return []
@@ -163,7 +194,7 @@ ROUTES: dict[str, dict[str, dict[str, Handler]]] = {
     "order": {
         "production.events": {"production.feasibility_assessed": accept, "*": record},
         "logistics.events": {"*": record},
-        "billing.events": {"*": record},
+        "billing.events": {"billing.receivables_changed": exposure, "*": record},
     },
     "production": {
         "order.events": {
@@ -186,8 +217,8 @@ ROUTES: dict[str, dict[str, dict[str, Handler]]] = {
     },
     "billing": {
         "order.events": {"order.accepted": step("AC", "open")},
-        "logistics.events": {"logistics.shipment_delivered": step("INV", "issued", "billing.invoice_issued")},
-        "finance.payments": {"paid": step("INV", "paid", "billing.payment_received", "billing.order_settled")},
+        "logistics.events": {"logistics.shipment_delivered": receivable("issued", "billing.invoice_issued")},
+        "finance.payments": {"paid": receivable("paid", "billing.payment_received", "billing.order_settled")},
     },
 }
 

@@ -431,3 +431,9 @@ def test_master_files_report_every_bad_row_at_once() -> None:
     assert (entry.name, entry.credit_limit, entry.currency) == ("Delta GmbH", Decimal("50000.00"), "EUR")
     with pytest.raises(masters.BadRows, match="not a readable .xlsx"):
         masters.parse(b"PK\x03\x04 not really", masters.XLSX, masters.CustomerIn)
+
+
+@pytest.mark.parametrize("body", [b"\r0", b'sku,name\n"unclosed,x\n', b"\xff\xfe", b"sku,name\r\nA,\x00B\r\n"])
+def test_a_damaged_csv_is_a_clear_refusal(body: bytes) -> None:
+    with pytest.raises(masters.BadRows):
+        masters.parse(body, "text/csv", masters.ProductIn)
