@@ -378,6 +378,9 @@ async def import_customers(request: Request, runtime: RuntimeDep) -> masters.Imp
     return await _import(request, runtime, masters.CustomerIn)
 
 
+MAX_DEPARTMENTS = 20  # an order.review_requested names them all
+
+
 class DepartmentIn(BaseModel):
     description: OptionalText = ""
     active: bool = True
@@ -400,6 +403,9 @@ async def put_department(name: Annotated[Ref, Path()], body: DepartmentIn, runti
     """Add, change or deactivate a reviewing department (applies to orders taken in from now on)."""
 
     async def write(uow: UnitOfWork) -> Department:
+        active = await uow.all(select(Department).where(col(Department.active)))
+        if body.active and name not in {d.name for d in active} and len(active) >= MAX_DEPARTMENTS:
+            raise changes.ChangeRefused(f"at most {MAX_DEPARTMENTS} active review departments; deactivate one first")
         department = await uow.get(Department, name, lock=True) or Department(name=name)
         department.description, department.active = body.description, body.active
         uow.session.add(department)

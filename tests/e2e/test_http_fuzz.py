@@ -22,7 +22,9 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import APIOperation, Case, GenerationMode
 from schemathesis.core.result import Ok
 
+from deploy.infra import Servers
 from deploy.system import SERVICES, System
+from tests.conftest import started_system
 from tests.e2e.flows import order_body
 
 pytestmark = pytest.mark.e2e
@@ -74,9 +76,17 @@ def fuzz_service(base_url: str) -> list[str]:
     return failures
 
 
+@pytest.fixture(scope="module")
+async def fuzzed(infra: Servers, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[System]:
+    """A system of its own: the fuzzer writes random masters and review departments, which must not
+    reach the orders of the tests sharing the other system."""
+    async with started_system(infra, tmp_path_factory.mktemp("fuzzed-system"), 0.02) as sys_:
+        yield sys_
+
+
 @pytest.mark.parametrize("service", SERVICES)
-async def test_generated_requests_get_no_server_error(shared_system: System, service: str) -> None:
-    failures = await asyncio.to_thread(fuzz_service, shared_system.url(service))
+async def test_generated_requests_get_no_server_error(fuzzed: System, service: str) -> None:
+    failures = await asyncio.to_thread(fuzz_service, fuzzed.url(service))
     assert not failures, "\n\n".join(failures)
 
 
@@ -94,8 +104,8 @@ def take_in_orders(base_url: str) -> None:
         taken_in_or_refused()
 
 
-async def test_orders_with_any_text_are_taken_in_or_refused(shared_system: System) -> None:
-    await asyncio.to_thread(take_in_orders, shared_system.url("order"))
+async def test_orders_with_any_text_are_taken_in_or_refused(fuzzed: System) -> None:
+    await asyncio.to_thread(take_in_orders, fuzzed.url("order"))
 
 
 def hostile_requests(system: System) -> Iterator[tuple[str, httpx.Request]]:
@@ -141,10 +151,10 @@ async def chunks(total: int, size: int = 64 * 1024) -> AsyncIterator[bytes]:
         yield b"7" * size
 
 
-async def test_hostile_requests_get_a_4xx_with_a_reason(shared_system: System) -> None:
+async def test_hostile_requests_get_a_4xx_with_a_reason(fuzzed: System) -> None:
     failures = []
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_keepalive_connections=0)) as client:
-        for name, request in hostile_requests(shared_system):
+        for name, request in hostile_requests(fuzzed):
             try:
                 response = await client.send(request)
             except httpx.TransportError as error:

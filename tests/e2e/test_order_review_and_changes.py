@@ -164,6 +164,20 @@ async def test_review_changes_and_cancellation_across_services(system: System) -
             system, "billing", "SELECT amount FROM invoices WHERE order_id = $1", cancelled["id"]
         )
         assert [r["amount"] for r in cancelled_invoices] == [Decimal("172.90")]
+        # the tracking table and the KPIs after these runs
+        table = await order_api.get("/tracking", params={"q": change_body["external_ref"]})
+        assert table.status_code == 200, table.text
+        [row] = table.json()["rows"]
+        assert (row["id"], row["status"], row["next_milestone"]) == (changed["id"], "closed", None)
+        assert Decimal(row["invoiced_amount"]) == Decimal(row["paid_amount"]) == Decimal("247.00")
+        assert not row["late"] and Decimal(row["outstanding_amount"]) == 0
+        rejected_rows = (await order_api.get("/tracking", params={"customer": "Harbour Retail Ltd"})).json()["rows"]
+        assert refused["id"] in {r["id"] for r in rejected_rows if r["status"] == "rejected"}
+        today = now()[:10]
+        figures = (await order_api.get("/kpis", params={"from": today, "to": today})).json()
+        assert figures["on_time_delivery"]["delivered"] >= 3 and figures["on_time_delivery"]["rate"] == 1.0
+        per_customer = {c["customer"]: c for c in figures["per_customer"]}
+        assert per_customer["ACME Industrial"]["orders"] >= 3 and per_customer["Harbour Retail Ltd"]["orders"] >= 1
         versions = (await order_api.get(f"/orders/{changed['id']}/versions")).json()
         assert [v["version"] for v in versions] == [1, 2]
         assert versions[1]["changes"] == [{"field": "line 1.quantity", "before": 13, "after": 20}]
