@@ -17,3 +17,7 @@ class Invalid(ValueError):
 
 class Unpublishable(Invalid):
     """An event this message would cause cannot be published (too large for Kafka): nothing is applied."""
+
+
+class NotFound(LookupError):
+    """What a person asked for is not there (answered 404); a distinct type so a KeyError of a bug is not."""

@@ -8,6 +8,8 @@ event (`order.change_accepted`, or `order.cancelled` for the whole order), each 
 
 from datetime import date
 
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 
 from services.order import board, domain
@@ -31,7 +33,7 @@ from shared.contracts import (
     WorkOrderCancelled,
     WorkOrderChanged,
 )
-from shared.errors import Invalid
+from shared.errors import Invalid, NotFound
 from shared.fields import scrub
 from shared.ids import new_id
 from shared.unit_of_work import UnitOfWork
@@ -47,7 +49,7 @@ class ChangeRefused(Invalid):
 async def _order(uow: UnitOfWork, order_id: str) -> Order:
     order = await uow.get(Order, order_id, lock=True)
     if order is None:
-        raise LookupError(order_id)
+        raise NotFound(order_id)
     return order
 
 
@@ -147,7 +149,7 @@ async def _decidable(uow: UnitOfWork, order_id: str, change_id: str) -> tuple[Or
     order = await _order(uow, order_id)
     change = await uow.get(ChangeRequest, change_id, lock=True)
     if change is None or change.order_id != order_id:
-        raise LookupError(change_id)
+        raise NotFound(change_id)
     if change.status in (domain.ChangeStatus.ACCEPTED, domain.ChangeStatus.REJECTED):
         raise ChangeRefused(f"change {change_id} was already {change.status}")
     return order, change
@@ -224,31 +226,34 @@ async def reject(uow: UnitOfWork, order_id: str, change_id: str, *, reason: str,
     return change
 
 
+PROGRESS = {ProductionStarted: "started", ProductionCompleted: "completed", WorkOrderCancelled: "cancelled"}
+
+
 async def follow_production(event: Event[EventData], uow: UnitOfWork) -> None:
-    """Where each line's work orders stand, so cancelling a line already produced is refused."""
+    """Where each line's work orders stand, so cancelling a line already produced is refused.
+
+    On the message path of every production event: one statement each, nothing loaded."""
     data = event.data
     if isinstance(data, ProductionOrderCreated):
-        if await uow.get(LineProgress, data.work_order_id) is None:
-            uow.session.add(
-                LineProgress(
-                    work_order_id=data.work_order_id,
-                    order_id=event.order_id,
-                    line_no=data.line_no,
-                    quantity=data.quantity,
-                    status="planned",
-                    planned_completion=data.planned_completion,
-                )
-            )
+        row = {
+            "work_order_id": data.work_order_id,
+            "order_id": event.order_id,
+            "line_no": data.line_no,
+            "quantity": data.quantity,
+            "status": "planned",
+            "planned_completion": data.planned_completion,
+        }
+        await uow.session.exec(insert(LineProgress).values(row).on_conflict_do_nothing())
         return
-    status = {ProductionStarted: "started", ProductionCompleted: "completed", WorkOrderCancelled: "cancelled"}
-    if isinstance(data, ProductionStarted | ProductionCompleted | WorkOrderCancelled | WorkOrderChanged):
-        progress = await uow.get(LineProgress, data.work_order_id, lock=True)
-        if progress is None:
-            return
-        if isinstance(data, WorkOrderChanged):
-            progress.quantity, progress.planned_completion = data.quantity, data.planned_completion
-        elif progress.status != "completed":
-            progress.status = status[type(data)]
+    if isinstance(data, WorkOrderChanged):
+        changed = update(LineProgress).where(col(LineProgress.work_order_id) == data.work_order_id)
+        await uow.session.exec(changed.values(quantity=data.quantity, planned_completion=data.planned_completion))
+    elif isinstance(data, ProductionStarted | ProductionCompleted | WorkOrderCancelled):
+        moved = update(LineProgress).where(
+            col(LineProgress.work_order_id) == data.work_order_id,
+            col(LineProgress.status) != "completed",  # a completed work order stays completed
+        )
+        await uow.session.exec(moved.values(status=PROGRESS[type(data)]))
 
 
 def unanswered_changes() -> Rule:

@@ -12,7 +12,7 @@ from typing import Annotated, Any, TypeVar
 from openpyxl import load_workbook
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import SQLModel, col, select
+from sqlmodel import col, select
 
 from services.order.models import Customer, Product
 from shared.fields import Currency, Money, Name, OptionalText, Ref
@@ -123,14 +123,14 @@ def _xlsx_rows(content: bytes) -> Iterator[dict[str, Any]]:
 
 
 async def upsert(uow: UnitOfWork, entries: Sequence[ProductIn | CustomerIn]) -> int:
-    """Write entries, replacing those with the same key."""
+    """Write entries, replacing those with the same key: one statement per table, however many rows."""
     now = uow.clock.now()
-    for entry in entries:
-        table: type[SQLModel] = Product if isinstance(entry, ProductIn) else Customer
-        values = {**entry.model_dump(), "updated_at": now}
-        stmt = insert(table).values(values)
-        key = "sku" if table is Product else "name"
-        await uow.session.exec(stmt.on_conflict_do_update(index_elements=[key], set_=values))
+    for table, model, key in ((Product, ProductIn, "sku"), (Customer, CustomerIn, "name")):
+        rows = [{**e.model_dump(), "updated_at": now} for e in entries if isinstance(e, model)]
+        if rows:
+            stmt = insert(table)
+            replace = {column: stmt.excluded[column] for column in rows[0] if column != key}
+            await uow.session.exec(stmt.on_conflict_do_update(index_elements=[key], set_=replace), params=rows)
     return len(entries)
 
 

@@ -228,16 +228,9 @@ async def list_customer_webhooks(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[WebhookSubscription]:
     """Customers' milestone subscriptions, newest first (without their secrets)."""
-    query = (
-        select(WebhookSubscription)
-        .where(col(WebhookSubscription.customer).is_not(None))
-        .order_by(col(WebhookSubscription.created_at).desc())
-        .limit(limit)
-    )
+    query = webhooks.listed(customers=True, active=active, limit=limit)
     if customer is not None:
         query = query.where(WebhookSubscription.customer == customer)
-    if active is not None:
-        query = query.where(WebhookSubscription.active == active)
     async with runtime.sessions() as session:
         return list((await session.exec(query)).all())
 

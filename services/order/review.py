@@ -31,7 +31,7 @@ from shared.contracts import (
     ProductionFeasibilityAssessed,
     ReceivablesChanged,
 )
-from shared.errors import Invalid
+from shared.errors import Invalid, NotFound
 from shared.fields import scrub
 from shared.ids import new_id
 from shared.unit_of_work import UnitOfWork
@@ -144,7 +144,6 @@ async def _review(order: Order, terms: OrderTerms, uow: UnitOfWork, *, by: str) 
         **terms.model_dump(), total_amount=order.total_amount, order_version=order.version, departments=departments
     )
     record(uow, uow.emit(requested, order_id=order.id))
-    await uow.session.flush()
     await decide(order, uow)
 
 
@@ -267,7 +266,6 @@ async def on_feasibility(event: Event[ProductionFeasibilityAssessed], uow: UnitO
     review.reason = "feasible later than requested" if questions else scrub(event.data.note, 2000) or "feasible"
     for question in questions:
         ask(uow, order, question, by="production")
-    await uow.session.flush()
     await decide(order, uow)
 
 
@@ -295,7 +293,7 @@ async def on_receivables(event: Event[ReceivablesChanged], uow: UnitOfWork) -> N
 async def _in_review(uow: UnitOfWork, order_id: str) -> Order:
     order = await uow.get(Order, order_id, lock=True)
     if order is None:
-        raise LookupError(order_id)
+        raise NotFound(order_id)
     if order.status != domain.OrderStatus.IN_REVIEW:
         raise NotInReview(f"order {order_id} is {order.status}, not in review")
     return order
@@ -308,7 +306,7 @@ async def decide_review(
     order = await _in_review(uow, order_id)
     review = await uow.get(Review, (order_id, department), lock=True)
     if review is None:
-        raise LookupError(f"{order_id}/{department}")
+        raise NotFound(f"{order_id}/{department}")
     review.decision = domain.Decision.APPROVED if approve else domain.Decision.REJECTED
     review.reason, review.decided_by, review.decided_at = scrub(reason, 2000), scrub(by, 200), uow.clock.now()
     await board.resolve_own(
@@ -320,7 +318,6 @@ async def decide_review(
         reason=f"{department} decided",
         by=by,
     )
-    await uow.session.flush()
     await decide(order, uow)
     return review
 
@@ -338,7 +335,7 @@ async def answer(uow: UnitOfWork, order_id: str, clarification_id: str, *, text:
     order = await _in_review(uow, order_id)
     clarification = await uow.get(Clarification, clarification_id, lock=True)
     if clarification is None or clarification.order_id != order_id:
-        raise LookupError(clarification_id)
+        raise NotFound(clarification_id)
     if not clarification.open:
         raise NotInReview(
             f"clarification {clarification_id} was answered on {clarification.answered_at:%Y-%m-%d %H:%M}"
@@ -353,7 +350,6 @@ async def answer(uow: UnitOfWork, order_id: str, clarification_id: str, *, text:
         reason="answered",
         by=by,
     )
-    await uow.session.flush()
     await decide(order, uow)
     return clarification
 
@@ -386,7 +382,7 @@ async def amend(uow: UnitOfWork, order_id: str, terms: OrderTerms, *, reason: st
         )
     for review in await uow.all(select(Review).where(Review.order_id == order_id), lock=True):
         await uow.session.delete(review)
-    await uow.session.flush()
+    await uow.session.flush()  # the deletes first: the new version's reviews have the same keys
     order.version += 1
     order.terms, order.currency, order.delivery_date = (
         terms.model_dump(mode="json"),

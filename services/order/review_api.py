@@ -11,6 +11,7 @@ from sqlmodel import SQLModel, col, select
 from services.order import changes, domain, masters, review
 from services.order.models import ChangeRequest, Clarification, Department, Order, OrderVersion, Review
 from shared.contracts import LineNo, OrderLine, OrderTerms
+from shared.errors import NotFound
 from shared.fields import LongText, OptionalText, Ref, Text, Timestamp
 from shared.http import Actor
 from shared.service import Runtime, RuntimeDep
@@ -28,7 +29,7 @@ async def _run(runtime: Runtime, work: Callable[[UnitOfWork], Awaitable[T]]) -> 
     try:
         async with runtime.units() as uow:
             return await work(uow)
-    except LookupError as error:
+    except NotFound as error:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"not found: {error.args[0]}") from error
     except (review.NotInReview, changes.ChangeRefused, review.OrderConflict) as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
@@ -80,7 +81,7 @@ async def get_review(order_id: OrderId, runtime: RuntimeDep) -> ReviewState:
     async def read(uow: UnitOfWork) -> ReviewState:
         order = await uow.get(Order, order_id)
         if order is None:
-            raise LookupError(order_id)
+            raise NotFound(order_id)
         reviews = await uow.all(select(Review).where(Review.order_id == order_id).order_by(col(Review.department)))
         questions = await uow.all(
             select(Clarification).where(Clarification.order_id == order_id).order_by(col(Clarification.raised_at))

@@ -24,6 +24,7 @@ from pydantic import AfterValidator, BaseModel, Field, HttpUrl
 from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 from standardwebhooks import Webhook
 
 from services.order.models import (
@@ -438,16 +439,20 @@ async def list_webhooks(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[WebhookSubscription]:
     """The subscriptions, newest first (without their secrets)."""
+    async with runtime.sessions() as session:
+        return list((await session.exec(listed(customers=False, active=active, limit=limit))).all())
+
+
+def listed(*, customers: bool, active: bool | None, limit: int) -> SelectOfScalar[WebhookSubscription]:
+    """Teams' (board changes) or customers' (milestones) subscriptions, newest first."""
+    whose = col(WebhookSubscription.customer)
     query = (
         select(WebhookSubscription)
-        .where(col(WebhookSubscription.customer).is_(None))
+        .where(whose.is_not(None) if customers else whose.is_(None))
         .order_by(col(WebhookSubscription.created_at).desc())
         .limit(limit)
     )
-    if active is not None:
-        query = query.where(WebhookSubscription.active == active)
-    async with runtime.sessions() as session:
-        return list((await session.exec(query)).all())
+    return query if active is None else query.where(WebhookSubscription.active == active)
 
 
 @router.delete("/{subscription_id}", response_model=WebhookPublic)

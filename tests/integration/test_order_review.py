@@ -1,7 +1,7 @@
 """Order review, clarification, changes and cancellation: each rule on the real PostgreSQL, with a fixed clock."""
 
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +18,7 @@ from shared.contracts import (
     Envelope,
     Event,
     LineFeasibility,
+    OrderLine,
     OrderTerms,
     ProductionCompleted,
     ProductionFeasibilityAssessed,
@@ -239,6 +240,30 @@ async def assess(
             await changes.on_assessed(Event.new(data, source=service, order_id=order_id, clock=uow.clock), uow)
 
 
+async def request_change(
+    units: UnitOfWorkFactory,
+    order_id: str,
+    *,
+    reason: str,
+    lines: list[OrderLine] | None = None,
+    delivery_date: date | None = None,
+    cancel_lines: list[int] | None = None,
+    cancel_all: bool = False,
+) -> ChangeRequest:
+    """The merchandiser records a customer's change or cancellation (`changes.request`, as the HTTP API does)."""
+    async with units() as uow:
+        return await changes.request(
+            uow,
+            order_id,
+            lines=lines,
+            delivery_date=delivery_date,
+            cancel_lines=cancel_lines or [],
+            cancel_all=cancel_all,
+            reason=reason,
+            by="li.wei",
+        )
+
+
 async def produced(units: UnitOfWorkFactory, order_id: str, *, complete: bool) -> None:
     created = ProductionOrderCreated(
         work_order_id="WO1", line_no=1, product="GX-100", quantity=11, kind="make", planned_completion="2027-02-01"
@@ -257,34 +282,19 @@ async def test_a_change_is_assessed_then_accepted_as_a_new_version(units: UnitOf
     order = await accepted(units, terms_of(clock))
     await produced(units, order.id, complete=False)
     lines = [{"line_no": 1, "product": "GX-100 coupling", "quantity": 20, "unit_price": "12.35"}]
-    async with units() as uow:
-        change = await changes.request(
-            uow,
-            order.id,
-            lines=OrderTerms.model_validate({**order.terms, "lines": lines}).lines,
-            delivery_date=None,
-            cancel_lines=[],
-            cancel_all=False,
-            reason="customer wants 20",
-            by="li.wei",
-        )
+    change = await request_change(
+        units,
+        order.id,
+        lines=OrderTerms.model_validate({**order.terms, "lines": lines}).lines,
+        reason="customer wants 20",
+    )
     requested = (await outbox(units))[-1]
     assert requested.type == "order.change_requested" and requested.data["lines"][0]["quantity"] == 20
     with pytest.raises(changes.ChangeRefused, match="waiting for the impact assessment of logistics, production"):
         async with units() as uow:
             await changes.accept(uow, order.id, change.id, confirmation="mail", by="li.wei")
     with pytest.raises(changes.ChangeRefused, match="still open"):
-        async with units() as uow:
-            await changes.request(
-                uow,
-                order.id,
-                lines=None,
-                delivery_date=order.delivery_date + timedelta(days=1),
-                cancel_lines=[],
-                cancel_all=False,
-                reason="x",
-                by="li.wei",
-            )
+        await request_change(units, order.id, delivery_date=order.delivery_date + timedelta(days=1), reason="x")
     await assess(units, order.id, change.id, work_in_progress=11)
     async with units() as uow:
         await changes.accept(uow, order.id, change.id, confirmation="customer mail 2027-01-06", by="li.wei")
@@ -306,17 +316,9 @@ async def test_a_change_is_assessed_then_accepted_as_a_new_version(units: UnitOf
 
 async def test_a_change_a_service_cannot_carry_out_is_not_accepted(units: UnitOfWorkFactory, clock: FixedClock) -> None:
     order = await accepted(units, terms_of(clock))
-    async with units() as uow:
-        change = await changes.request(
-            uow,
-            order.id,
-            lines=None,
-            delivery_date=order.delivery_date - timedelta(days=20),
-            cancel_lines=[],
-            cancel_all=False,
-            reason="earlier please",
-            by="li.wei",
-        )
+    change = await request_change(
+        units, order.id, delivery_date=order.delivery_date - timedelta(days=20), reason="earlier please"
+    )
     await assess(units, order.id, change.id, feasible=False, note="the line is booked until then")
     with pytest.raises(changes.ChangeRefused, match="production: the line is booked until then"):
         async with units() as uow:
@@ -331,54 +333,21 @@ async def test_cancellation_rules_by_stage(units: UnitOfWorkFactory, clock: Fixe
     order = await accepted(units, terms_of(clock))
     await produced(units, order.id, complete=True)
     with pytest.raises(changes.ChangeRefused, match="line 1 is already produced"):
-        async with units() as uow:
-            await changes.request(
-                uow,
-                order.id,
-                lines=None,
-                delivery_date=None,
-                cancel_lines=[1],
-                cancel_all=False,
-                reason="x",
-                by="li.wei",
-            )
+        await request_change(units, order.id, cancel_lines=[1], reason="x")
     with pytest.raises(changes.ChangeRefused, match="no line 7"):
-        async with units() as uow:
-            await changes.request(
-                uow,
-                order.id,
-                lines=None,
-                delivery_date=None,
-                cancel_lines=[7],
-                cancel_all=False,
-                reason="x",
-                by="li.wei",
-            )
+        await request_change(units, order.id, cancel_lines=[7], reason="x")
     planned = ShipmentPlanned(
         shipment_id="SH1", tracking_number="T1", carrier="sf", mode="truck", packages=1, weight_kg=1
     )
     async with units() as uow:
         await handlers.on_lifecycle_event(Event.new(planned, source="logistics", order_id=order.id, clock=clock), uow)
     with pytest.raises(changes.ChangeRefused, match="shipping can no longer be cancelled"):
-        async with units() as uow:
-            await changes.request(
-                uow, order.id, lines=None, delivery_date=None, cancel_lines=[], cancel_all=True, reason="x", by="li.wei"
-            )
+        await request_change(units, order.id, cancel_all=True, reason="x")
 
 
 async def test_whole_cancellation_ends_the_order(units: UnitOfWorkFactory, clock: FixedClock) -> None:
     order = await accepted(units, terms_of(clock))
-    async with units() as uow:
-        change = await changes.request(
-            uow,
-            order.id,
-            lines=None,
-            delivery_date=None,
-            cancel_lines=[],
-            cancel_all=True,
-            reason="project stopped",
-            by="li.wei",
-        )
+    change = await request_change(units, order.id, cancel_all=True, reason="project stopped")
     assert change.kind == "cancel" and change.cancelled_lines == [1]
     await assess(units, order.id, change.id)
     async with units() as uow:
@@ -393,17 +362,9 @@ async def test_whole_cancellation_ends_the_order(units: UnitOfWorkFactory, clock
 
 async def test_a_change_nobody_assesses_in_time_is_an_exception(units: UnitOfWorkFactory, clock: FixedClock) -> None:
     order = await accepted(units, terms_of(clock))
-    async with units() as uow:
-        change = await changes.request(
-            uow,
-            order.id,
-            lines=None,
-            delivery_date=order.delivery_date + timedelta(days=3),
-            cancel_lines=[],
-            cancel_all=False,
-            reason="later",
-            by="li.wei",
-        )
+    change = await request_change(
+        units, order.id, delivery_date=order.delivery_date + timedelta(days=3), reason="later"
+    )
     clock.advance(timedelta(hours=25))
     raised = [e for e in await watch(units, [changes.unanswered_changes()]) if e.type == "order.exception_raised"]
     assert [e.data["kind"] for e in raised] == ["order.change_unanswered"]
@@ -437,3 +398,18 @@ def test_master_files_report_every_bad_row_at_once() -> None:
 def test_a_damaged_csv_is_a_clear_refusal(body: bytes) -> None:
     with pytest.raises(masters.BadRows):
         masters.parse(body, "text/csv", masters.ProductIn)
+
+
+async def test_masters_are_written_in_one_statement_and_replaced_by_key(units: UnitOfWorkFactory) -> None:
+    await seed_masters(units)
+    changed = masters.ProductIn(
+        sku="GX-100", name="GX-100 coupling", list_price=Decimal("13.00"), currency="USD", lead_time_days=12
+    )
+    fresh = masters.CustomerIn(name="Delta GmbH", credit_limit=Decimal(1000), currency="EUR")
+    async with units() as uow:
+        assert await masters.upsert(uow, [changed, fresh]) == 2
+    async with units() as uow:
+        products = {p.sku: p for p in await masters.products(uow)}
+        customers = {c.name for c in await masters.customers(uow)}
+    assert (products["GX-100"].list_price, products["GX-100"].lead_time_days) == (Decimal("13.00"), 12)
+    assert len(products) == 5 and {"Delta GmbH", "ACME Industrial"} <= customers
