@@ -123,11 +123,13 @@ def _version(
 async def _review(order: Order, terms: OrderTerms, uow: UnitOfWork, *, by: str) -> None:
     """Run the automatic checks, open a review per active department, ask production; decide if all is clear."""
     now = uow.clock.now()
-    for question in domain.review_questions(terms, await _products(uow, terms), today=now.date()):
+    questions = domain.review_questions(terms, await _products(uow, terms), today=now.date())
+    for question in questions:
         ask(uow, order, question, by=AUTOMATIC)
     departments = [
         d.name for d in await uow.all(select(Department).where(col(Department.active)).order_by(col(Department.name)))
     ]
+    decisions = []
     for name in departments:
         review = Review(
             order_id=order.id,
@@ -140,11 +142,13 @@ async def _review(order: Order, terms: OrderTerms, uow: UnitOfWork, *, by: str) 
         if name == "finance":
             await _credit(review, order, uow)
         uow.session.add(review)
+        decisions.append(review.decision)
     requested = OrderReviewRequested(
         **terms.model_dump(), total_amount=order.total_amount, order_version=order.version, departments=departments
     )
     record(uow, uow.emit(requested, order_id=order.id))
-    await decide(order, uow)
+    if domain.verdict(decisions, len(questions)) != domain.Decision.PENDING:  # else decide() would wait too
+        await decide(order, uow)
 
 
 async def _products(uow: UnitOfWork, terms: OrderTerms) -> dict[str, domain.ProductFacts]:

@@ -10,7 +10,16 @@ from openpyxl import Workbook
 from sqlmodel import col, select
 
 from services.order import changes, domain, handlers, masters, review
-from services.order.models import BoardEntry, ChangeRequest, Clarification, Exposure, Order, OrderVersion, Review
+from services.order.models import (
+    BoardEntry,
+    ChangeRequest,
+    Clarification,
+    Department,
+    Exposure,
+    Order,
+    OrderVersion,
+    Review,
+)
 from services.order.settings import OrderSettings
 from shared.clock import FixedClock
 from shared.contracts import (
@@ -413,3 +422,14 @@ async def test_masters_are_written_in_one_statement_and_replaced_by_key(units: U
         customers = {c.name for c in await masters.customers(uow)}
     assert (products["GX-100"].list_price, products["GX-100"].lead_time_days) == (Decimal("13.00"), 12)
     assert len(products) == 5 and {"Delta GmbH", "ACME Industrial"} <= customers
+
+
+async def test_without_reviewing_departments_a_clean_order_is_accepted_at_intake(
+    units: UnitOfWorkFactory, clock: FixedClock
+) -> None:
+    async with units() as uow:
+        for department in await uow.all(select(Department)):
+            department.active = False
+    order = await take(units, terms_of(clock))
+    assert order.status == "accepted"
+    assert await types(units) == ["order.review_requested", "order.accepted"]
