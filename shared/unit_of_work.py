@@ -1,6 +1,6 @@
 """The unit of work: one transaction holding a state change, the events it causes and the inbox mark."""
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +39,7 @@ class UnitOfWork:
     released: list[str] = field(default_factory=list)
     outbox: list[dict[str, Any]] = field(default_factory=list)
     locked: set[tuple[type[SQLModel], Key]] = field(default_factory=set)
+    deferred: dict[Hashable, Callable[[], Awaitable[None]]] = field(default_factory=dict)
 
     def emit(
         self,
@@ -100,6 +101,13 @@ class UnitOfWork:
         rows = await self.all(query.limit(1), lock=lock)
         return rows[0] if rows else None
 
+    def once(self, key: Hashable, work: Callable[[], Awaitable[None]]) -> None:
+        """Do `work` at the end of this transaction, before its events are written, once per `key`: the last
+        `work` given for a key replaces the earlier ones (a batch touching one thing many times, e.g. a
+        customer's receivables, counts it once, after the last touch)."""
+        self.deferred.pop(key, None)
+        self.deferred[key] = work
+
     def release(self, key: str) -> None:
         """Say that `key` now exists, so messages parked waiting for it are replayed after commit."""
         self.released.append(key)
@@ -150,6 +158,8 @@ class UnitOfWorkFactory:
         async with transaction(self.sessions) as session:
             uow = UnitOfWork(session=session, clock=self.clock, source=self.source, topic=self.topic)
             yield uow
+            while uow.deferred:  # in the order last touched; deferred work may defer more
+                await uow.deferred.pop(next(iter(uow.deferred)))()
             if uow.outbox:  # one statement for all the events, written last in the transaction
                 await session.exec(insert(OutboxMessage), params=uow.outbox)
         if uow.outbox:

@@ -49,7 +49,7 @@ async def on_order_change_accepted(event: Event[OrderChangeAccepted], uow: UnitO
                 await refund_owed(credited, owed, f"order changed down to {change.total_amount}", uow)
         moved = moved or plan.supplement > 0 or bool(plan.credits)
     if moved:
-        await receivables_changed(account, uow)
+        receivables_changed(account, uow)
     await settle(account, uow)
 
 
@@ -68,7 +68,7 @@ async def on_order_cancelled(event: Event[OrderCancelled], uow: UnitOfWork) -> N
     for number, amount in plan.refunds:
         await refund_owed(invoices[number], amount, f"order {account.order_id} is cancelled", uow)
     if plan.credits:
-        await receivables_changed(account, uow)
+        receivables_changed(account, uow)
     await settle(account, uow)
 
 

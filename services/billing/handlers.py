@@ -1,8 +1,8 @@
 """Billing handlers: one small function per message."""
 
-import json
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert
@@ -42,7 +42,7 @@ async def _issue(account: Account, trigger: InstallmentTrigger, uow: UnitOfWork)
     for n, installment, amount in due:
         await open_invoice(account, n, installment, amount, uow, number=domain.invoice_number(account.order_id, n))
     if due:
-        await receivables_changed(account, uow)
+        receivables_changed(account, uow)
 
 
 async def open_invoice(
@@ -183,7 +183,7 @@ async def apply_payment(
     emit(received, occurred_at=payment.received_at)
     await _no_longer(payment, PROBLEMS, f"applied to invoice {invoice.number}", by, uow)
     await _consequences(invoice, account, matched, uow)
-    await receivables_changed(account, uow)
+    receivables_changed(account, uow)
     return True
 
 
@@ -247,13 +247,18 @@ async def refund_owed(invoice: Invoice, amount: Decimal, why: str, uow: UnitOfWo
     )
 
 
-async def receivables_changed(account: Account, uow: UnitOfWork) -> None:
+def receivables_changed(account: Account, uow: UnitOfWork) -> None:
     """Publish the customer's open receivables after this order moved them, for the order service's credit review.
 
-    Counted under the lock of the customer's receivables row, so the count includes whatever another order of
-    the customer committed before; published once per customer and currency per transaction (the last count)."""
-    if not account.customer:
-        return  # accepted before billing kept customers: not counted
+    Counted once per customer and currency at the end of the transaction (a batch may move them many times),
+    under the lock of the customer's receivables row, so the count includes whatever another order of the
+    customer committed before; the event is keyed by the order that moved them last."""
+    if account.customer:  # else accepted before billing kept customers: not counted
+        uow.once(("receivables", account.customer, account.currency), partial(_count, account, uow))
+
+
+async def _count(account: Account, uow: UnitOfWork) -> None:
+    assert account.customer is not None
     now, key = uow.clock.now(), {"customer": account.customer, "currency": account.currency}
     zero = {"open_amount": Decimal(0), "overdue_amount": Decimal(0), "as_of": now}
     await uow.session.exec(insert(Receivables).values(**key, **zero).on_conflict_do_nothing())
@@ -269,16 +274,7 @@ async def receivables_changed(account: Account, uow: UnitOfWork) -> None:
     row.open_amount, row.overdue_amount = domain.receivables(invoices, now.date())
     row.as_of = now
     changed = ReceivablesChanged(**key, open_amount=row.open_amount, overdue_amount=row.overdue_amount)
-    uow.outbox[:] = [staged for staged in uow.outbox if not _counts(staged, changed)]  # superseded by this count
     uow.emit(changed, order_id=account.order_id, correlation_id=account.correlation_id)
-
-
-def _counts(staged: dict[str, Any], changed: ReceivablesChanged) -> bool:
-    """An outbox row staged in this transaction with an earlier count of the same customer's receivables."""
-    if staged["event_type"] != ReceivablesChanged.event_type:
-        return False
-    data = json.loads(staged["payload"])["data"]
-    return bool((data["customer"], data["currency"]) == (changed.customer, changed.currency))
 
 
 def overdue_invoices() -> Rule:

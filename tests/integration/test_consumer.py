@@ -2,13 +2,14 @@
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from sqlalchemy import text
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from shared.clock import FixedClock
 from shared.consumer import Consumer, Record, publish_rejections
@@ -236,3 +237,26 @@ async def test_rejected_lifecycle_event_is_reported_on_its_order_once(units: Uni
     rejected = report.payload(MessageRejected)
     assert rejected.rejected_type == "logistics.shipment_tracked" and rejected.rejected_id == str(event.id)
     assert rejected.reason == "rejected: work order cannot be made"
+
+
+async def test_work_deferred_once_per_key_runs_last_touch_only_before_the_events_are_written(
+    units: UnitOfWorkFactory, clock: FixedClock
+) -> None:
+    ran: list[str] = []
+
+    def count(label: str, uow: UnitOfWork) -> Callable[[], Awaitable[None]]:
+        async def work() -> None:
+            ran.append(label)
+            uow.emit(ShipmentTracked(shipment_id=label, status="counted"), order_id="SO1")
+
+        return work
+
+    async with units() as uow:
+        uow.once("a", count("a1", uow))
+        uow.once("b", count("b1", uow))
+        uow.once("a", count("a2", uow))  # replaces a1, and now comes after b
+        assert ran == []  # nothing before the end of the transaction
+    assert ran == ["b1", "a2"]
+    async with units() as uow:
+        staged = (await uow.session.exec(select(OutboxMessage.payload).order_by(col(OutboxMessage.id)))).all()
+    assert [Envelope.model_validate_json(p).data["shipment_id"] for p in staged] == ["b1", "a2"]
