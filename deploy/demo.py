@@ -43,7 +43,7 @@ async def follow(system: System, ref: str, timeout: float = 120) -> dict[str, ob
     """Post one order and poll it until closed; returns the final order."""
     async with httpx.AsyncClient(base_url=system.url("order"), timeout=10) as client:
         created = (await client.post("/orders", json=sample_order(ref))).raise_for_status().json()
-        print(f"order {created['id']} accepted")
+        print(f"order {created['id']} taken in ({created['status']}): reviewed, then followed to closed")
         seen, deadline = 0, time.monotonic() + timeout
         while time.monotonic() < deadline:
             order = (await client.get(f"/orders/{created['id']}")).raise_for_status().json()
