@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from shared.contracts import CarrierException, CarrierStatus
+from shared.findings import Findings
 
 HOME_COUNTRY = "CN"
 EXPRESS_MAX_KG = Decimal(30)
@@ -188,24 +189,17 @@ class Proposal:
 
 
 @dataclass(frozen=True)
-class Assessment:
+class Assessment(Findings):
     """Logistics's answer to a requested change, before anyone decides."""
 
-    feasible: bool
     new_date: date | None
     cost: Decimal
     shipped: int
-    problems: tuple[str, ...] = ()  # why it cannot be done
-    warnings: tuple[str, ...] = ()  # what the merchandiser should know when deciding
-
-    @property
-    def note(self) -> str:
-        return "; ".join((*self.problems, *self.warnings))
 
 
 ON_THEIR_WAY = "the goods are already on their way; the new date does not change their journey"
 UNKNOWN_ORDER = Assessment(
-    feasible=True, new_date=None, cost=Decimal(0), shipped=0, warnings=("logistics has nothing planned for it yet",)
+    new_date=None, cost=Decimal(0), shipped=0, warnings=("logistics has nothing planned for it yet",)
 )
 
 
@@ -248,9 +242,9 @@ def assess_change(
         problems.append(f"the goods already left in one shipment; the {added} added pieces cannot follow")
     if gone:
         warnings = (ON_THEIR_WAY,) if moved and not problems else ()
-        return Assessment(not problems, None, Decimal(0), gone, tuple(problems), warnings)
+        return Assessment(new_date=None, cost=Decimal(0), shipped=gone, problems=tuple(problems), warnings=warnings)
     if not (moved or added > 0):
-        return Assessment(True, None, Decimal(0), 0)
+        return Assessment(new_date=None, cost=Decimal(0), shipped=0)
     pending = [s for s in shipments if s.status == ShipmentStatus.PLANNED]
     before = pending[0].weight_kg if pending else freight.weight(order.quantity)
     after = weight_after(before, added, freight)
@@ -259,7 +253,9 @@ def assess_change(
     new_date = promised(new_mode, today=today, due=change.delivery_date)
     extra = freight.cost(new_mode, after) - freight.cost(old_mode, before)
     late = (f"by {new_mode} the goods can arrive on {new_date} at the earliest",) * (new_date > change.delivery_date)
-    return Assessment(True, new_date, max(extra, Decimal(0)).quantize(Decimal("0.01")), 0, (), late)
+    return Assessment(
+        new_date=new_date, cost=max(extra, Decimal(0)).quantize(Decimal("0.01")), shipped=0, warnings=late
+    )
 
 
 def _mode(due: date, country: str, weight_kg: Decimal, today: date) -> str:

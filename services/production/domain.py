@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from shared.fields import LATEST
+from shared.findings import Findings
 
 SHIPPING_BUFFER = timedelta(days=5)
 
@@ -125,20 +126,13 @@ class WorkOrderFacts(Protocol):
 
 
 @dataclass(frozen=True)
-class Assessment:
+class Assessment(Findings):
     """Production's answer to a requested change, before anyone decides."""
 
-    feasible: bool
     new_date: date | None
     material_bought: Decimal
     work_in_progress: int
     made: int
-    problems: tuple[str, ...] = ()  # why it cannot be done
-    warnings: tuple[str, ...] = ()  # what the merchandiser should know when deciding
-
-    @property
-    def note(self) -> str:
-        return "; ".join((*self.problems, *self.warnings))
 
 
 def _live(work_orders: Iterable[WorkOrderFacts]) -> list[WorkOrderFacts]:
@@ -209,7 +203,6 @@ def assess_change(
     new_date = max(earliest_completions(more, load=load, today=today, plant=plant).values(), default=None)
     late = new_date is not None and not feasible(new_date, delivery_date)
     return Assessment(
-        feasible=not problems,
         new_date=new_date,
         material_bought=stranded.quantize(Decimal("0.01")),
         work_in_progress=in_progress,
