@@ -15,6 +15,7 @@ from shared.contracts import (
     OrderAccepted,
     OrderClosed,
     OrderLine,
+    OrderReviewRequested,
     OrderSettled,
     OrderTerms,
     ProductionCompleted,
@@ -49,6 +50,7 @@ ENDED = (OrderStatus.CLOSED, OrderStatus.REJECTED, OrderStatus.CANCELLED)
 STAGES = tuple(s for s in OrderStatus if s not in (OrderStatus.REJECTED, OrderStatus.CANCELLED))
 
 STAGE_OF_EVENT: dict[type[EventData], OrderStatus] = {
+    OrderReviewRequested: OrderStatus.IN_REVIEW,
     OrderAccepted: OrderStatus.ACCEPTED,
     ProductionOrderCreated: OrderStatus.IN_PRODUCTION,
     ProductionStarted: OrderStatus.IN_PRODUCTION,

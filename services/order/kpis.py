@@ -10,12 +10,9 @@ from datetime import date, datetime
 from pydantic import BaseModel, Field
 
 from services.order.domain import STAGE_OF_EVENT, STAGES, OrderStatus
-from shared.contracts import OrderReviewRequested
 
 # The stage an event on the timeline starts (its first such event is the stage's start).
-STAGE_OF_TYPE = {OrderReviewRequested.event_type: OrderStatus.IN_REVIEW} | {
-    model.event_type: stage for model, stage in STAGE_OF_EVENT.items()
-}
+STAGE_OF_TYPE = {model.event_type: stage for model, stage in STAGE_OF_EVENT.items()}
 DAY = 86_400.0
 
 
