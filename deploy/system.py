@@ -22,6 +22,10 @@ SEED = Path(__file__).parent / "seed"
 DEFAULT_PORTS = {"order": 8001, "production": 8002, "logistics": 8003, "billing": 8004}
 
 
+class Exited(RuntimeError):
+    """A service process ended while it was expected to run."""
+
+
 def free_port(preferred: int = 0) -> int:
     """`preferred` when it is free, else any free port."""
     with socket.socket() as s:
@@ -117,27 +121,43 @@ class System:
         return f"http://127.0.0.1:{self.ports[service]}"
 
     async def wait_healthy(self, service: str, timeout: float = 60) -> None:
-        """Wait until the service answers /ready (it has migrated and reaches the database and Kafka)."""
-        deadline = time.monotonic() + timeout
+        """Wait until the service answers /ready (it has migrated and reaches the database and Kafka).
+
+        Only an answer from this process counts (its /health names its pid): a port picked free can be
+        taken by another server before the service binds it, and that server's answers are not ours."""
+        deadline, ours = time.monotonic() + timeout, False
         async with httpx.AsyncClient() as client:
             while time.monotonic() < deadline:
                 proc = self.procs.get(service)
                 if proc is None or proc.poll() is not None:
-                    raise RuntimeError(f"{service} exited; see {self.log_dir}")
+                    raise Exited(f"{service} exited; see {self.log_dir}")
                 try:
-                    if (await client.get(self.url(service) + "/ready")).status_code == 200:
+                    if not ours:
+                        health = await client.get(self.url(service) + "/health")
+                        ours = health.status_code == 200 and health.json().get("pid") == proc.pid
+                    elif (await client.get(self.url(service) + "/ready")).status_code == 200:
                         return
                 except httpx.TransportError:
                     pass
                 await asyncio.sleep(0.2)
         raise TimeoutError(f"{service} not healthy after {timeout}s")
 
+    async def start_healthy(self, service: str, attempts: int = 3) -> None:
+        """Start a service and wait for it; when it exits while starting (its port was taken meanwhile),
+        start it again on another port."""
+        for attempt in range(attempts):
+            self.start(service)
+            try:
+                await self.wait_healthy(service)
+                return
+            except Exited:
+                if attempt == attempts - 1 or self.default_ports:
+                    raise
+                self.ports.pop(service)
+
     async def up(self, *, simulators: bool = True) -> None:
         """Databases, the four services, and (by default) the simulated partners."""
         await self.create_databases()
-        for service in SERVICES:
-            self.start(service)
+        await asyncio.gather(*(self.start_healthy(service) for service in SERVICES))
         if simulators:
             self.start("simulators")
-        for service in SERVICES:
-            await self.wait_healthy(service)

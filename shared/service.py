@@ -3,6 +3,7 @@
 import asyncio
 import json
 import logging
+import os
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
@@ -83,9 +84,10 @@ health = APIRouter(tags=["health"])
 
 
 @health.get("/health")
-async def check_health(runtime: RuntimeDep) -> dict[str, str]:
-    """Liveness: the process is up and has started (restart it if this does not answer)."""
-    return {"status": "ok", "service": runtime.settings.service_name}
+async def check_health(runtime: RuntimeDep) -> dict[str, str | int]:
+    """Liveness: the process is up and has started (restart it if this does not answer); its pid tells a
+    supervisor that the answer comes from the process it started."""
+    return {"status": "ok", "service": runtime.settings.service_name, "pid": os.getpid()}
 
 
 @health.get("/ready")
