@@ -38,6 +38,10 @@ from shared.contracts import (
     WmsEvent,
     exception_id,
 )
+from shared.examples import INVOICE_NUMBER, OCCURRED_AT, ORDER_ID, SHIPMENT_ID, TRACKING_NUMBER, WORK_ORDER_ID
+from shared.examples import billing as billing_examples
+from shared.examples import logistics as logistics_examples
+from shared.examples import production as production_examples
 from shared.kinds import KINDS
 
 Schema = dict[str, Any]
@@ -60,12 +64,7 @@ SERVICE_TOPIC = {topic.split(".", 1)[0]: topic for topic in topics.SERVICE_TOPIC
 
 # --- examples: one per message, checked against the contracts by tests/unit/test_schemas.py -----------
 
-ORDER_ID = "SO4C0F2A9B1D3E5F70"
-WORK_ORDER_ID = "WO3F2A9C7E1B5D8A04"
-SHIPMENT_ID = "SH7D1E9A3C5B2F8E60"
-TRACKING_NUMBER = "GD7A1C3E5B9D2F"
-INVOICE_NUMBER = f"INV-{ORDER_ID}-1"
-OCCURRED_AT = "2027-02-10T08:15:00+08:00"
+
 ORDER_TERMS: dict[str, Any] = {
     "customer": "ACME Industrial",
     "external_ref": "PO-4711",
@@ -344,6 +343,10 @@ PARTNER_EXAMPLES: dict[str, dict[str, Any]] = {
     },
 }
 """An example message on each partner topic."""
+
+for _domain in (production_examples, logistics_examples, billing_examples):
+    PAYLOAD_EXAMPLES.update(_domain.EXAMPLES)
+    PARTNER_EXAMPLES.update(_domain.PARTNER_EXAMPLES)
 
 
 # --- the messages ------------------------------------------------------------------------------------

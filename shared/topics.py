@@ -2,6 +2,7 @@
 
 ERP_ORDERS = "erp.orders"
 MES_EVENTS = "mes.events"
+SUPPLIER_EVENTS = "supplier.events"
 WMS_EVENTS = "wms.events"
 CARRIER_TRACKING = "carrier.tracking"
 FINANCE_PAYMENTS = "finance.payments"

@@ -1,0 +1,66 @@
+"""The exception kinds of the billing stage."""
+
+from shared.kinds.base import HOUR, Cause, Kind, Role, Severity, Stage
+
+BILLING_KINDS = (
+    Kind(
+        "billing.unmatched_payment",
+        Stage.BILLING,
+        Severity.HIGH,
+        Role.FINANCE,
+        8 * HOUR,
+        Cause.CUSTOMER,
+        "Find the invoice the payer meant and apply the payment to it.",
+        "A payment names no invoice Gendan has issued (unapplied cash).",
+    ),
+    Kind(
+        "billing.currency_mismatch",
+        Stage.BILLING,
+        Severity.HIGH,
+        Role.FINANCE,
+        8 * HOUR,
+        Cause.CUSTOMER,
+        "Agree the exchange with the customer, or refund and ask for payment in the invoice's currency.",
+        "A payment is in another currency than its invoice.",
+    ),
+    Kind(
+        "billing.overpayment",
+        Stage.BILLING,
+        Severity.LOW,
+        Role.FINANCE,
+        48 * HOUR,
+        Cause.CUSTOMER,
+        "Agree with the customer: refund, or keep as credit for the next invoice.",
+        "A payment was more than the invoice's open amount.",
+    ),
+    Kind(
+        "billing.payment_overdue",
+        Stage.BILLING,
+        Severity.MEDIUM,
+        Role.FINANCE,
+        24 * HOUR,
+        Cause.CUSTOMER,
+        "Send a reminder and call the customer's accounts payable.",
+        "An invoice is past its due date and not paid in full.",
+    ),
+    Kind(
+        "billing.message_waiting",
+        Stage.BILLING,
+        Severity.MEDIUM,
+        Role.FINANCE,
+        8 * HOUR,
+        Cause.UNKNOWN,
+        "Check the message's reference; correct and resend it.",
+        "A message names something billing does not know, and has waited too long.",
+    ),
+    Kind(
+        "billing.refund_owed",
+        Stage.BILLING,
+        Severity.HIGH,
+        Role.FINANCE,
+        24 * HOUR,
+        Cause.CUSTOMER,
+        "Agree with the customer: refund the money or keep it as credit for the next order.",
+        "A change or cancellation credited an invoice the customer had already paid.",
+    ),
+)

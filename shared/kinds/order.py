@@ -1,0 +1,66 @@
+"""The exception kinds of the order stage."""
+
+from shared.kinds.base import HOUR, Cause, Kind, Role, Severity, Stage
+
+ORDER_KINDS = (
+    Kind(
+        "order.stalled",
+        Stage.ORDER,
+        Severity.MEDIUM,
+        Role.MERCHANDISER,
+        4 * HOUR,
+        Cause.UNKNOWN,
+        "Ask the stage's owner what holds the order up.",
+        "No lifecycle event for longer than the stage's limit.",
+    ),
+    Kind(
+        "order.past_due",
+        Stage.ORDER,
+        Severity.HIGH,
+        Role.MERCHANDISER,
+        4 * HOUR,
+        Cause.UNKNOWN,
+        "Tell the customer the new date and find out where the goods are.",
+        "The promised delivery date has passed and the order is not delivered.",
+    ),
+    Kind(
+        "order.event_rejected",
+        Stage.ORDER,
+        Severity.HIGH,
+        Role.SUPERVISOR,
+        2 * HOUR,
+        Cause.INTERNAL,
+        "Read the dead letter's reason, fix the data or the code, replay it.",
+        "A service could not apply one of the order's events; it sits in a dead-letter topic.",
+    ),
+    Kind(
+        "order.clarification_overdue",
+        Stage.ORDER,
+        Severity.MEDIUM,
+        Role.MERCHANDISER,
+        8 * HOUR,
+        Cause.CUSTOMER,
+        "Call the customer for the written answer, or amend the order and close the question.",
+        "A question to the customer about an order under review is unanswered past its deadline.",
+    ),
+    Kind(
+        "order.review_overdue",
+        Stage.ORDER,
+        Severity.MEDIUM,
+        Role.SUPERVISOR,
+        8 * HOUR,
+        Cause.INTERNAL,
+        "Ask the department to approve or reject the order.",
+        "A department has not decided on an order under review by the review deadline.",
+    ),
+    Kind(
+        "order.change_unanswered",
+        Stage.ORDER,
+        Severity.HIGH,
+        Role.MERCHANDISER,
+        4 * HOUR,
+        Cause.INTERNAL,
+        "Ask the silent department for its impact assessment; the change waits for it.",
+        "A service has not assessed a change request or cancellation by its deadline.",
+    ),
+)
