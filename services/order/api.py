@@ -16,14 +16,16 @@ from services.order.models import (
     BoardEntry,
     BoardEntryDetail,
     BoardEntryPublic,
+    LineProgress,
     Order,
     OrderPublic,
     OrderSummary,
     TimelineEntry,
     TimelinePublic,
+    WorkOrderPlan,
 )
 from services.order.review import OrderConflict, OrderRefused, take_in
-from shared.contracts import ExceptionAction, OrderTerms
+from shared.contracts import ExceptionAction, Milestone, OrderTerms
 from shared.fields import Name, OptionalText, Text, Timestamp
 from shared.http import Actor, Submitter
 from shared.kinds import Role, Severity, Stage
@@ -87,9 +89,21 @@ async def get_order(order_id: Annotated[str, Path(max_length=64)], runtime: Runt
             .order_by(col(TimelineEntry.occurred_at), col(TimelineEntry.id))
         )
         entries = (await session.exec(query)).all()
+        progress = select(LineProgress).where(LineProgress.order_id == order_id).order_by(col(LineProgress.line_no))
+        plan = [
+            WorkOrderPlan(
+                work_order_id=p.work_order_id,
+                line_no=p.line_no,
+                quantity=p.quantity,
+                status=p.status,
+                milestones=[Milestone.model_validate(m) for m in p.milestones or []],
+            )
+            for p in (await session.exec(progress)).all()
+        ]
     return OrderPublic(
         **OrderSummary.model_validate(order, from_attributes=True).model_dump(),
         lines=OrderTerms.model_validate(order.terms).lines,
+        plan=plan,
         timeline=[TimelinePublic.model_validate(e, from_attributes=True) for e in entries],
     )
 

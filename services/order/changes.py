@@ -21,6 +21,7 @@ from shared.contracts import (
     ChangeKind,
     Event,
     EventData,
+    MilestonesChanged,
     OrderCancelled,
     OrderChangeAccepted,
     OrderChangeRejected,
@@ -243,7 +244,23 @@ async def follow_production(event: Event[EventData], uow: UnitOfWork) -> None:
             "status": "planned",
             "planned_completion": data.planned_completion,
         }
-        await uow.session.exec(insert(LineProgress).values(row).on_conflict_do_nothing())
+        stmt = insert(LineProgress).values(row)
+        # a plan published first (a bought line's milestones) made the row: the work order fills it in
+        filled = {k: stmt.excluded[k] for k in ("line_no", "quantity", "planned_completion")}
+        await uow.session.exec(stmt.on_conflict_do_update(index_elements=["work_order_id"], set_=filled))
+        return
+    if isinstance(data, MilestonesChanged):
+        plan = [m.model_dump(mode="json") for m in data.milestones]
+        row = {
+            "work_order_id": data.work_order_id,
+            "order_id": event.order_id,
+            "line_no": data.line_no,
+            "quantity": 0,
+            "status": "planned",
+            "milestones": plan,
+        }
+        stmt = insert(LineProgress).values(row)
+        await uow.session.exec(stmt.on_conflict_do_update(index_elements=["work_order_id"], set_={"milestones": plan}))
         return
     if isinstance(data, WorkOrderChanged):
         changed = update(LineProgress).where(col(LineProgress.work_order_id) == data.work_order_id)

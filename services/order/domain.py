@@ -24,6 +24,7 @@ from shared.contracts import (
     ProductionOrderReady,
     ProductionStarted,
     ShipmentDelivered,
+    ShipmentDispatched,
     ShipmentPlanned,
     ShipmentTracked,
 )
@@ -58,6 +59,7 @@ STAGE_OF_EVENT: dict[type[EventData], OrderStatus] = {
     ProductionOrderReady: OrderStatus.PRODUCED,
     ShipmentPlanned: OrderStatus.SHIPPING,
     ShipmentTracked: OrderStatus.IN_TRANSIT,
+    ShipmentDispatched: OrderStatus.IN_TRANSIT,
     ShipmentDelivered: OrderStatus.DELIVERED,
     OrderClosed: OrderStatus.CLOSED,
 }
@@ -71,7 +73,10 @@ def advance(status: str, data: EventData) -> OrderStatus:
     current = OrderStatus(status)
     if current not in STAGES:  # rejected or cancelled: the events that follow (work orders stopped...) are history
         return current
-    return max(current, STAGE_OF_EVENT.get(type(data), current), key=STAGES.index)
+    reached = STAGE_OF_EVENT.get(type(data), current)
+    if isinstance(data, ShipmentDelivered) and not data.order_delivered:
+        reached = OrderStatus.IN_TRANSIT  # one part delivered, others still out
+    return max(current, reached, key=STAGES.index)
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,7 @@ class Facts:
 def facts(event: Event[EventData]) -> Facts:
     """The facts an event of another service brings: delivery or settlement."""
     data = event.data
-    if isinstance(data, ShipmentDelivered):
+    if isinstance(data, ShipmentDelivered) and data.order_delivered:
         return Facts(delivered_at=event.occurred_at)
     if isinstance(data, OrderSettled):
         return Facts(settled_at=event.occurred_at)

@@ -40,6 +40,7 @@ async def on_lifecycle_event(event: Event[EventData], uow: UnitOfWork) -> None:
     tracking.follow(order, event)
     await milestones.stage_milestone(uow, order, event.envelope)
     await changes.follow_production(event, uow)
+    await tracking.follow_plan(uow, order, event)
     if order.open_exceptions:  # only then can this event clear one
         for cleared, reason in domain.cleared_by(found, event.envelope.type):
             await board.resolve_own(uow, order_id=order.id, kind_name=cleared, reason=reason, **_it(order))

@@ -105,10 +105,16 @@ class MilestoneMessage(BaseModel):
 
 
 def milestone_of(envelope: Envelope) -> Milestone | None:
-    """The milestone an event is for the customer, or None (a cancelled shipment is not a new ETA)."""
+    """The milestone an event is for the customer, or None: a cancelled shipment is not a new ETA, a shipment
+    held for payment has not shipped, and one part delivered is not the order delivered."""
     found = MILESTONE_OF_EVENT.get(envelope.type)
-    if found == Milestone.ETA_CHANGED and envelope.type == ShipmentChanged.event_type:
-        return None if envelope.payload(ShipmentChanged).cancelled else found
+    match envelope.type:
+        case ShipmentChanged.event_type:
+            return None if envelope.payload(ShipmentChanged).cancelled else found
+        case ShipmentPlanned.event_type:
+            return None if envelope.payload(ShipmentPlanned).held else found
+        case ShipmentDelivered.event_type:
+            return found if envelope.payload(ShipmentDelivered).order_delivered else None
     return found
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, Numeric, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from shared.contracts import OrderLine
+from shared.contracts import Milestone, OrderLine
 from shared.db import money, timestamp
 
 
@@ -43,6 +43,11 @@ class Order(SQLModel, table=True):
     paid_amount: Decimal = Field(default=Decimal(0), sa_column=Column(Numeric(18, 2), nullable=False, default=0))
     credited_amount: Decimal = Field(default=Decimal(0), sa_column=Column(Numeric(18, 2), nullable=False, default=0))
     next_due_date: date | None = Field(default=None, description="The earliest due date of an unpaid invoice.")
+    milestone: str | None = Field(default=None, description="Production's next milestone over all lines.")
+    milestone_date: date | None = Field(default=None, description="Its projected, else planned, date.")
+    shipment_hold: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # billing's reason
+    shipments: int = 0
+    shipments_delivered: int = 0
     search: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
 
 
@@ -184,6 +189,9 @@ class LineProgress(SQLModel, table=True):
     quantity: int
     status: str
     planned_completion: date | None = None
+    milestones: list[dict[str, Any]] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True)
+    )  # production.milestones_changed, as last published
 
 
 class TimelineEntry(SQLModel, table=True):
@@ -225,8 +233,20 @@ class OrderSummary(SQLModel):
     worst_severity: str | None = Field(description="The worst severity among them.")
 
 
+class WorkOrderPlan(SQLModel):
+    """A work or purchase order of the order as production last published it: its milestones, planned,
+    projected and actual."""
+
+    work_order_id: str
+    line_no: int
+    quantity: int
+    status: str
+    milestones: list[Milestone]
+
+
 class OrderPublic(OrderSummary):
     lines: list[OrderLine]
+    plan: list[WorkOrderPlan] = Field(description="Production's milestone plan per work or purchase order.")
     timeline: list[TimelinePublic]
 
 
@@ -451,6 +471,9 @@ class TrackingRow(SQLModel):
     credited_amount: Decimal
     outstanding_amount: Decimal = Field(description="Invoiced, less paid and credited (not below zero).")
     next_due_date: date | None
+    shipment_hold: str | None = Field(description="Why billing holds the shipments (payment due first), if it does.")
+    shipments: int = Field(description="Shipments planned (partial shipments and reshipments each count).")
+    shipments_delivered: int
     created_at: datetime
     updated_at: datetime
 

@@ -5,20 +5,28 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Date, Integer, Numeric, case, func
-from sqlmodel import col
+from sqlmodel import col, select
 
 from services.order.domain import ENDED, SHIPPING_ALLOWANCE, OrderStatus
-from services.order.models import Order
+from services.order.models import LineProgress, Order
 from shared.contracts import (
     CreditNoteIssued,
     Event,
     EventData,
     InvoiceIssued,
+    Milestone,
+    MilestoneName,
+    MilestonesChanged,
     OrderTerms,
     PaymentReceived,
     ProductionOrderCreated,
+    ShipmentDelivered,
+    ShipmentHeld,
+    ShipmentPlanned,
+    ShipmentReleased,
     WorkOrderChanged,
 )
+from shared.unit_of_work import UnitOfWork
 
 
 def follow(order: Order, event: Event[EventData]) -> None:
@@ -35,8 +43,51 @@ def follow(order: Order, event: Event[EventData]) -> None:
         order.paid_amount += data.amount
     elif isinstance(data, CreditNoteIssued):
         order.credited_amount += data.amount
+    elif isinstance(data, ShipmentHeld):
+        order.shipment_hold = f"{data.reason} ({data.amount_due} {data.currency} due)"[:1000]
+    elif isinstance(data, ShipmentReleased):
+        order.shipment_hold = None
+    elif isinstance(data, ShipmentPlanned):
+        order.shipments += 1
+    elif isinstance(data, ShipmentDelivered):
+        order.shipments_delivered += 1
     if order.paid_amount >= order.invoiced_amount - order.credited_amount:
         order.next_due_date = None  # nothing left to collect
+
+
+async def follow_plan(uow: UnitOfWork, order: Order, event: Event[EventData]) -> None:
+    """Production moved a line's milestone plan: the order's next milestone and planned completion follow."""
+    if not isinstance(event.data, MilestonesChanged):
+        return
+    query = select(LineProgress).where(col(LineProgress.order_id) == order.id, col(LineProgress.status) != "cancelled")
+    plans = [
+        [Milestone.model_validate(m) for m in progress.milestones]
+        for progress in await uow.all(query)
+        if progress.milestones
+    ]
+    order.milestone, order.milestone_date = next_planned(plans)
+    if completion := completion_date(plans):
+        order.planned_completion = completion
+
+
+def expected(milestone: Milestone) -> date:
+    """When a milestone not yet reached is expected: the projection once there is one, else the plan."""
+    return milestone.projected or milestone.planned
+
+
+def next_planned(plans: list[list[Milestone]]) -> tuple[str | None, date | None]:
+    """The order's next production milestone: the earliest expected among the milestones no line has reached."""
+    waiting = [m for plan in plans for m in plan if m.actual is None]
+    if not waiting:
+        return None, None
+    first = min(waiting, key=lambda m: (expected(m), list(MilestoneName).index(m.name)))
+    return first.name.value, expected(first)
+
+
+def completion_date(plans: list[list[Milestone]]) -> date | None:
+    """When the last line completes: its actual completion, else the expected one."""
+    ends = [m.actual or expected(m) for plan in plans for m in plan if m.name == MilestoneName.COMPLETED]
+    return max(ends, default=None)
 
 
 def search_text(terms: OrderTerms) -> str:
@@ -79,6 +130,8 @@ def next_milestone(order: Order) -> tuple[str | None, date | None]:
     stage = OrderStatus(order.status)
     if stage in ENDED:
         return None, None
+    if stage in (OrderStatus.ACCEPTED, OrderStatus.IN_PRODUCTION) and order.milestone:
+        return order.milestone, order.milestone_date  # production's own plan, line by line
     planned: dict[OrderStatus, date | None] = {
         OrderStatus.IN_PRODUCTION: order.planned_completion,
         OrderStatus.SHIPPING: order.eta or promised(order),

@@ -22,9 +22,17 @@ from shared.contracts import (
     Event,
     InstallmentTrigger,
     InvoiceIssued,
+    Milestone,
+    MilestoneName,
+    MilestonesChanged,
     OrderTerms,
     PaymentReceived,
     ProductionOrderCreated,
+    ShipmentDelivered,
+    ShipmentHeld,
+    ShipmentLine,
+    ShipmentPlanned,
+    ShipmentReleased,
 )
 from shared.unit_of_work import UnitOfWorkFactory
 from tests.e2e.flows import order_body
@@ -121,6 +129,97 @@ async def test_a_row_folds_the_events_of_every_service(units: UnitOfWorkFactory,
     assert row["next_due_date"] == (clock.now().date() + timedelta(days=10)).isoformat()
     assert "terms" not in row and "search" not in row
     assert await ids(api, q="gx-100") == {order.id} and await ids(api, q="gx-200") == set()
+
+
+async def follow(units: UnitOfWorkFactory, clock: FixedClock, order_id: str, *events: tuple[Any, str]) -> None:
+    for data, source in events:
+        async with units() as uow:
+            await handlers.on_lifecycle_event(Event.new(data, source=source, order_id=order_id, clock=clock), uow)
+
+
+def plan(work_order: str, line_no: int, today: date, *, started: int, projected: int | None, done: int) -> Any:
+    """A work order's plan: materials reached, production start `started` days out (maybe projected later)."""
+    day = lambda n: today + timedelta(days=n)  # noqa: E731
+    return MilestonesChanged(
+        work_order_id=work_order,
+        line_no=line_no,
+        milestones=[
+            Milestone(name=MilestoneName.MATERIALS_READY, planned=day(1), actual=day(1)),
+            Milestone(
+                name=MilestoneName.PRODUCTION_STARTED,
+                planned=day(started),
+                projected=day(projected) if projected else None,
+            ),
+            Milestone(name=MilestoneName.COMPLETED, planned=day(done)),
+        ],
+    )
+
+
+async def test_the_next_milestone_is_production_s_earliest_unreached_one_over_all_lines(
+    units: UnitOfWorkFactory, clock: FixedClock, api: Api
+) -> None:
+    order = await accepted(units, OrderTerms.model_validate(order_body(1, today=clock.now().date())))
+    today = clock.now().date()
+    await follow(units, clock, order.id, (plan("WO1", 1, today, started=5, projected=None, done=20), "production"))
+    [row] = await table(api)
+    assert (row["next_milestone"], row["next_milestone_date"]) == ("production_started", str(today + timedelta(5)))
+    # the line's start slips to day 9 and a second line plans its start on day 7: the second is next now
+    await follow(
+        units,
+        clock,
+        order.id,
+        (plan("WO1", 1, today, started=5, projected=9, done=45), "production"),
+        (plan("WO2", 2, today, started=7, projected=None, done=25), "production"),
+    )
+    [row] = await table(api)
+    assert (row["next_milestone"], row["next_milestone_date"]) == ("production_started", str(today + timedelta(7)))
+    # planned completion follows the last line's completion, so the projected delivery moves with it
+    assert row["projected_delivery"] == str(today + timedelta(45 + 5))  # after the promise (40 days)
+
+
+async def test_a_partial_delivery_is_not_the_order_delivered_and_a_hold_shows_until_released(
+    units: UnitOfWorkFactory, clock: FixedClock, api: Api
+) -> None:
+    order = await accepted(units, OrderTerms.model_validate(order_body(2, today=clock.now().date())))
+    part = {"tracking_number": "T1", "carrier": "sf-express", "mode": "truck", "packages": 1, "weight_kg": 5}
+    held = ShipmentHeld(amount_due=Decimal("8.00"), currency="USD", invoice_numbers=["INV-9"], reason="balance unpaid")
+    await follow(
+        units,
+        clock,
+        order.id,
+        (
+            ShipmentPlanned(shipment_id="SH1", held=True, lines=[ShipmentLine(line_no=1, quantity=6)], **part),
+            "logistics",
+        ),
+        (held, "billing"),
+    )
+    [row] = await table(api)
+    assert row["shipment_hold"] == "balance unpaid (8.00 USD due)" and row["shipments"] == 1
+    await follow(
+        units,
+        clock,
+        order.id,
+        (ShipmentReleased(released_at=clock.now()), "billing"),
+        (ShipmentPlanned(shipment_id="SH2", **{**part, "tracking_number": "T2"}), "logistics"),
+        (
+            ShipmentDelivered(shipment_id="SH1", delivered_at=clock.now(), received_quantity=6, order_delivered=False),
+            "logistics",
+        ),
+    )
+    [row] = await table(api)
+    assert row["shipment_hold"] is None and (row["shipments"], row["shipments_delivered"]) == (2, 1)
+    assert row["status"] == "in_transit" and row["delivered_at"] is None
+    await follow(
+        units,
+        clock,
+        order.id,
+        (
+            ShipmentDelivered(shipment_id="SH2", delivered_at=clock.now(), received_quantity=5, order_delivered=True),
+            "logistics",
+        ),
+    )
+    [row] = await table(api)
+    assert row["status"] == "delivered" and row["delivered_at"] is not None and row["shipments_delivered"] == 2
 
 
 async def test_filters(units: UnitOfWorkFactory, clock: FixedClock, api: Api) -> None:
