@@ -6,8 +6,8 @@ from typing import Any
 from sqlalchemy.orm import defer
 from sqlmodel import col, select
 
-from services.order import board, changes, domain, milestones, review, tracking
-from services.order.models import Order
+from services.order import aftersales, board, changes, domain, files, milestones, post_review, review, tasks, tracking
+from services.order.models import Complaint, Order
 from services.order.review import record
 from services.order.settings import OrderSettings
 from shared.consumer import Rejection
@@ -17,7 +17,9 @@ from shared.contracts import (
     ExceptionRaised,
     ExceptionResolved,
     MessageRejected,
+    MilestonesChanged,
     OrderClosed,
+    RemedyDone,
 )
 from shared.fields import scrub
 from shared.unit_of_work import UnitOfWork
@@ -32,6 +34,7 @@ async def on_lifecycle_event(event: Event[EventData], uow: UnitOfWork) -> None:
     if isinstance(event.data, MessageRejected):  # not a step forward: the order is marked, not moved
         await _mark(order, domain.attention(event.data, event.source), event.data, uow)
         return
+    before = order.status
     order.status = domain.advance(order.status, event.data)
     order.updated_at = uow.clock.now()
     found = domain.facts(event)
@@ -41,6 +44,7 @@ async def on_lifecycle_event(event: Event[EventData], uow: UnitOfWork) -> None:
     await milestones.stage_milestone(uow, order, event.envelope)
     await changes.follow_production(event, uow)
     await tracking.follow_plan(uow, order, event)
+    await follow_through(uow, order, event, moved=order.status != before)
     if order.open_exceptions:  # only then can this event clear one
         for cleared, reason in domain.cleared_by(found, event.envelope.type):
             await board.resolve_own(uow, order_id=order.id, kind_name=cleared, reason=reason, **_it(order))
@@ -50,6 +54,20 @@ async def on_lifecycle_event(event: Event[EventData], uow: UnitOfWork) -> None:
         order.status = domain.OrderStatus.CLOSED
         closing = uow.emit(OrderClosed(closed_at=order.closed_at), order_id=order.id, cause=event.envelope)
         record(uow, closing)
+        await files.check(uow, order)
+        await post_review.write(uow, order)
+
+
+async def follow_through(uow: UnitOfWork, order: Order, event: Event[EventData], *, moved: bool) -> None:
+    """What an event means for the order's file, tasks and complaints."""
+    await files.file_reference(uow, order, event)
+    if moved:
+        await files.check(uow, order)
+    if isinstance(event.data, MilestonesChanged):
+        await tasks.follow_plan(uow, order)
+    elif isinstance(event.data, RemedyDone):
+        complaint = await uow.get(Complaint, event.data.complaint_id, lock=True)
+        await aftersales.on_remedy_done(event, uow, complaint)  # type: ignore[arg-type]
 
 
 async def on_exception_event(event: Event[ExceptionRaised | ExceptionResolved], uow: UnitOfWork) -> None:
@@ -143,6 +161,7 @@ def rules(settings: OrderSettings) -> list[Rule]:
         review.overdue_clarifications(),
         review.overdue_reviews(),
         changes.unanswered_changes(),
+        tasks.overdue_tasks(),
         board.escalations(),
     ]
 

@@ -502,3 +502,152 @@ class CustomerWebhookPublic(SQLModel):
 
 class CustomerWebhookCreated(CustomerWebhookPublic):
     secret: str = Field(description="The signing secret (Standard Webhooks `whsec_...`); shown only this once.")
+
+
+# --- follow-through: the order's file, tasks, complaints and feedback, the post-order review -------
+
+
+class OrderDocument(SQLModel, table=True):
+    """One document in an order's file: referenced from the event that made it, or uploaded by a person."""
+
+    __tablename__ = "order_documents"
+    __table_args__ = (UniqueConstraint("order_id", "kind", "ref", "revision"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: str = Field(index=True)
+    kind: str = Field(index=True)
+    ref: str = Field(description="What it is in its source: a work order, shipment or invoice number, a file name.")
+    revision: int = 1
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    source: str = Field(description="The service that made it, or `upload`.")
+    href: str | None = Field(default=None, description="Where its source serves it (a path on that service).")
+    storage_key: str | None = Field(default=None, description="Uploaded and generated files: the object store key.")
+    checksum: str | None = None
+    media_type: str | None = None
+    size: int | None = None
+    filed_at: datetime = timestamp()
+    filed_by: str
+    event_id: str | None = Field(default=None, description="The event that referenced it.")
+
+
+class DocumentPublic(SQLModel):
+    kind: str
+    ref: str
+    revision: int
+    name: str
+    source: str
+    href: str | None
+    checksum: str | None
+    media_type: str | None
+    size: int | None
+    filed_at: datetime
+    filed_by: str
+    download: str | None = Field(description="Where to download it from this service, when it holds the file.")
+
+
+class ChecklistItem(SQLModel):
+    kind: str
+    required_by: str = Field(description="The stage by which the order's file must hold it.")
+    present: bool
+    overdue: bool = Field(description="The order has reached that stage and the document is missing.")
+
+
+class OrderFile(SQLModel):
+    """The order's file: every document, and what its checklist still misses."""
+
+    order_id: str
+    order_type: list[str] = Field(description="e.g. export, make: what decides the checklist.")
+    complete: bool
+    documents: list[DocumentPublic]
+    checklist: list[ChecklistItem]
+
+
+class TaskTemplate(SQLModel, table=True):
+    """What an order of a type needs done by another department, and when relative to its plan."""
+
+    __tablename__ = "task_templates"
+
+    code: str = Field(primary_key=True)
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    department: str
+    applies_to: str = Field(default="all", description="all, domestic, export, make, buy or inspection.")
+    anchor: str = Field(description="accepted, a production milestone, shipment, delivery or promised.")
+    offset_days: int = 0
+    active: bool = True
+
+
+class Task(SQLModel, table=True):
+    """One task of an order: who owns it, by when, and whether it is done."""
+
+    __tablename__ = "tasks"
+
+    id: str = Field(primary_key=True)
+    order_id: str = Field(index=True)
+    template: str | None = None
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    department: str = Field(index=True)
+    owner: str | None = Field(default=None, index=True)
+    anchor: str | None = None
+    offset_days: int = 0
+    due_date: date = Field(index=True)
+    status: str = Field(default="open", index=True)
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime = timestamp()
+    created_by: str
+    done_at: datetime | None = timestamp(nullable=True)
+    done_by: str | None = None
+
+
+class Complaint(SQLModel, table=True):
+    """A customer's complaint about an order, and how it was remedied."""
+
+    __tablename__ = "complaints"
+
+    id: str = Field(primary_key=True)
+    order_id: str = Field(index=True)
+    customer: str = Field(index=True)
+    category: str
+    description: str = Field(sa_column=Column(Text, nullable=False))
+    line_no: int | None = None
+    shipment_id: str | None = None
+    invoice_number: str | None = None
+    quantity: int | None = None
+    evidence: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    severity: str
+    owner: str
+    due_at: datetime = timestamp()
+    status: str = Field(default="open", index=True)
+    remedy: str | None = None
+    remedy_detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = timestamp()
+    created_by: str
+    resolved_at: datetime | None = timestamp(nullable=True)
+    resolved_by: str | None = None
+
+
+class Feedback(SQLModel, table=True):
+    """What the customer said after delivery, per order and product."""
+
+    __tablename__ = "feedback"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: str = Field(index=True)
+    customer: str = Field(index=True)
+    product: str = Field(index=True)
+    rating: int
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    received_at: datetime = timestamp()
+    recorded_by: str
+
+
+class PostOrderReview(SQLModel, table=True):
+    """The review of a closed order: plan against actual per stage, delays and causes, what went wrong."""
+
+    __tablename__ = "post_order_reviews"
+
+    order_id: str = Field(primary_key=True)
+    customer: str = Field(index=True)
+    closed_at: datetime = timestamp()
+    on_time: bool
+    lead_days: float
+    review: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))

@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import func
 from sqlmodel import col, or_, select
 
-from services.order import board, domain, milestones, tracking
+from services.order import board, domain, files, milestones, tasks, tracking
 from services.order.models import (
     Clarification,
     Customer,
@@ -25,6 +25,7 @@ from shared.contracts import (
     Event,
     LineDates,
     OrderAccepted,
+    OrderChangeAccepted,
     OrderRejected,
     OrderReviewRequested,
     OrderTerms,
@@ -240,9 +241,14 @@ async def decide(order: Order, uow: UnitOfWork) -> None:
 
 
 async def announce(uow: UnitOfWork, order: Order, event: Envelope) -> None:
-    """An event of the order itself: on its timeline, and to the customer's milestone webhooks."""
+    """An event of the order itself: on its timeline, and to the customer's milestone webhooks; an accepted
+    order (or version of it) gets its confirmation filed, and on first acceptance its tasks."""
     record(uow, event)
     await milestones.stage_milestone(uow, order, event)
+    if event.type in (OrderAccepted.event_type, OrderChangeAccepted.event_type):
+        files.file_confirmation(uow, order)
+    if event.type == OrderAccepted.event_type:
+        await tasks.create_for(uow, order)
 
 
 def _confirmed(terms: OrderTerms, reviews: list[Review]) -> list[LineDates]:

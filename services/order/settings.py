@@ -1,5 +1,7 @@
 """Order service settings."""
 
+from pathlib import Path
+
 from pydantic import Field
 
 from shared.settings import ServiceSettings
@@ -13,6 +15,15 @@ class OrderSettings(ServiceSettings):
         default_factory=dict,
         description='Per stage, hours without any event before an order is "stalled", e.g. {"in_production": 48};'
         " stages not named keep their default (services/order/domain.py STALL_LIMITS).",
+    )
+    files_url: str = Field(
+        default_factory=lambda: (Path.cwd() / ".gendan" / "files").as_uri(),
+        description="The object store for uploaded files: file:///folder, s3://bucket/prefix (AWS_* env), memory://.",
+    )
+    service_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description='Where the other services answer, e.g. {"logistics": "http://logistics:8003"}: the order\'s file'
+        " reads their documents through their HTTP APIs.",
     )
     master_seed: str = Field(
         default="",

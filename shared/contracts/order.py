@@ -278,6 +278,57 @@ class ErpOrder(PartnerMessage, OrderTerms):
     """An order from an ERP or sales system on `erp.orders`."""
 
 
+# --- after-sales ------------------------------------------------------------------------
+
+
+class Remedy(StrEnum):
+    """How a complaint is put right, and which service does it."""
+
+    REPLACEMENT = "replacement"  # logistics ships the goods again (a reshipment of the order)
+    REWORK = "rework"  # production repairs or remakes
+    CREDIT_NOTE = "credit_note"  # billing credits an invoice
+    COMPENSATION = "compensation"  # billing pays or credits an agreed sum
+    EXPLANATION = "explanation"  # a written answer; no service acts
+
+
+REMEDY_SERVICE = {
+    Remedy.REPLACEMENT: "logistics",
+    Remedy.REWORK: "production",
+    Remedy.CREDIT_NOTE: "billing",
+    Remedy.COMPENSATION: "billing",
+}
+
+
+class OrderRemedyRequested(EventData):
+    """A customer complaint is to be put right by the service that owns the remedy (`service`)."""
+
+    event_type: ClassVar[str] = "order.remedy_requested"
+    complaint_id: Ref
+    remedy: Remedy
+    service: Literal["production", "logistics", "billing"]
+    category: Annotated[str, Field(pattern=r"^[a-z_]{1,32}$")]
+    line_no: LineNo | None = None
+    quantity: Count | None = Field(default=None, description="Pieces to replace or rework.")
+    amount: Money | None = Field(default=None, description="Credit or compensation, in the order's currency.")
+    currency: Currency | None = None
+    shipment_id: Ref | None = None
+    invoice_number: Ref | None = None
+    note: OptionalText = ""
+
+
+class RemedyDone(EventData):
+    """A service carried out a complaint's remedy (`<service>.remedy_done`); the complaint is resolved by it."""
+
+    complaint_id: Ref
+    remedy: Remedy
+    reference: Ref = Field(description="What it made: the reshipment, the work order, the credit note number.")
+    note: OptionalText = ""
+
+
+REMEDIED = per_service(RemedyDone, "remedy_done", ("production", "logistics", "billing"))
+"""The services that carry out remedies."""
+
+
 ORDER_EVENTS: tuple[type[EventData], ...] = (
     OrderReviewRequested,
     OrderAccepted,
@@ -287,5 +338,7 @@ ORDER_EVENTS: tuple[type[EventData], ...] = (
     OrderChangeRejected,
     OrderCancelled,
     OrderClosed,
+    OrderRemedyRequested,
     *ASSESSED.values(),
+    *REMEDIED.values(),
 )
