@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaProducer
 from deploy.infra import servers
 from deploy.system import System
 from shared import topics
+from shared.broker import kafka_options
 from shared.contracts import CarrierException, CarrierStatus, CarrierTracking
 from shared.topics import physical
 
@@ -69,7 +70,7 @@ async def exception_round_trip(system: System, order_id: str, timeout: float = 6
             exception_code=CarrierException.DAMAGE,
             remark="2 cartons crushed, found at unloading",
         )
-        producer = AIOKafkaProducer(bootstrap_servers=system.kafka)
+        producer = AIOKafkaProducer(**kafka_options(settings=system.as_principal("carrier")))
         await producer.start()
         try:
             topic = physical(topics.CARRIER_TRACKING, system.topic_prefix)

@@ -1,6 +1,9 @@
 """Finding Kafka and PostgreSQL: named by environment, else testcontainers, else started locally.
 
-Used by the tests and the demo alike, so both run against the same kind of servers.
+Used by the tests and the demo alike, so both run against the same kind of servers. On a broker with
+SASL, this process is its admin (KAFKA_USERNAME / KAFKA_PASSWORD / KAFKA_SASL_MECHANISM in the
+environment: named by the caller, or put there from what the local start-up printed); deploy.system
+gives every process it starts a principal of its own.
 """
 
 import contextlib
@@ -13,6 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / "deploy" / "local"
+KAFKA_CLIENT = ("KAFKA_USERNAME", "KAFKA_PASSWORD", "KAFKA_SASL_MECHANISM")
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,11 @@ def start_local() -> Servers:
     if result.returncode != 0:
         raise RuntimeError(f"deploy/local/up.sh failed:\n{result.stdout}\n{result.stderr}")
     values = {m[1]: m[2] for m in re.finditer(r"^([A-Z_]+)=(\S+)$", result.stdout, re.MULTILINE)}
+    for name in KAFKA_CLIENT:  # this process administers the broker (and its clients authenticate)
+        if name in values:
+            os.environ[name] = values[name]
+        else:
+            os.environ.pop(name, None)
     return Servers(values["KAFKA_BOOTSTRAP_SERVERS"], values["DATABASE_URL"], "local")
 
 

@@ -15,9 +15,12 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
+from deploy import acls
+from shared.broker import delete_topics
 from shared.db import asyncpg_dsn
+from shared.settings import KafkaSettings
 
-SERVICES = ("order", "production", "logistics", "billing")
+SERVICES = acls.SERVICES
 SEED = Path(__file__).parent / "seed"
 DEFAULT_PORTS = {"order": 8001, "production": 8002, "logistics": 8003, "billing": 8004}
 
@@ -47,6 +50,9 @@ class System:
     log_dir: Path = Path(".local/logs")
     default_ports: bool = False  # the services' own ports (8001-8004) where free, else any
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Who provisions Kafka (topics, and on a SASL broker every principal and its ACLs); by default this
+    # process's own KAFKA_* environment. Each process started gets a principal of its own.
+    kafka_admin: KafkaSettings = field(default_factory=KafkaSettings)
     ports: dict[str, int] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     logs: dict[str, IO[bytes]] = field(default_factory=dict)
@@ -73,12 +79,33 @@ class System:
         finally:
             await conn.close()
 
+    def admin(self) -> KafkaSettings:
+        return self.kafka_admin.model_copy(update={"kafka_bootstrap_servers": self.kafka})
+
+    def as_principal(self, principal: str) -> KafkaSettings:
+        """How `principal` (a service, a partner, `simulators`) reaches this system's broker."""
+        update = {name.lower(): value for name, value in acls.credentials(principal, self.admin()).items()}
+        return self.admin().model_copy(update=update)
+
+    def partitions(self) -> int:
+        return int(self.extra_env.get("GENDAN_TOPIC_PARTITIONS") or os.environ.get("GENDAN_TOPIC_PARTITIONS") or 6)
+
+    async def provision_kafka(self) -> None:
+        """The topics, and on a SASL broker every principal's credentials and ACLs for this system's prefix."""
+        await acls.provision(self.admin(), prefix=self.topic_prefix, partitions=self.partitions())
+
+    async def remove_kafka(self) -> None:
+        """This system's topics and ACLs (it must have a prefix of its own)."""
+        await delete_topics(self.kafka, self.topic_prefix, self.admin())
+        await acls.unprovision(self.admin(), prefix=self.topic_prefix)
+
     def env(self, name: str) -> dict[str, str]:
         env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if k not in ("KAFKA_USERNAME", "KAFKA_PASSWORD")},
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka,
             "GENDAN_TOPIC_PREFIX": self.topic_prefix,
             "MASTER_SEED": str(SEED),  # the masters the demo's and tests' orders are reviewed against
+            **acls.credentials(name if name in SERVICES else acls.SIMULATORS, self.admin()),
             **self.extra_env,
         }
         if name in SERVICES:
@@ -156,8 +183,9 @@ class System:
                 self.ports.pop(service)
 
     async def up(self, *, simulators: bool = True) -> None:
-        """Databases, the four services, and (by default) the simulated partners."""
+        """Databases, Kafka's topics and rules, the four services, and (by default) the simulated partners."""
         await self.create_databases()
+        await self.provision_kafka()
         await asyncio.gather(*(self.start_healthy(service) for service in SERVICES))
         if simulators:
             self.start("simulators")

@@ -2,19 +2,42 @@
 
 import contextlib
 import logging
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
+from faststream.kafka.security import parse_security
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
-from shared.settings import ServiceSettings
+from shared.settings import KafkaSettings, ServiceSettings
 from shared.topics import all_topics, physical
+
+MECHANISMS = {"SCRAM-SHA-512": SASLScram512, "SCRAM-SHA-256": SASLScram256, "PLAIN": SASLPlaintext}
+
+
+def kafka_security(settings: KafkaSettings | None = None) -> BaseSecurity | None:
+    """This process's credentials on Kafka (from the environment by default); None on a plaintext broker."""
+    settings = settings or KafkaSettings()
+    if not settings.kafka_username:
+        return None
+    return MECHANISMS[settings.kafka_sasl_mechanism](settings.kafka_username, settings.kafka_password)
+
+
+def kafka_options(bootstrap: str | None = None, settings: KafkaSettings | None = None) -> dict[str, Any]:
+    """The arguments every aiokafka client (producer, consumer, admin) is built with: servers and security."""
+    settings = settings or KafkaSettings()
+    return {
+        "bootstrap_servers": bootstrap or settings.kafka_bootstrap_servers,
+        **parse_security(kafka_security(settings)),
+    }
 
 
 def make_broker(settings: ServiceSettings) -> KafkaBroker:
     """A broker whose producer is idempotent (acks=all): no duplicates or reordering on retry."""
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
+        security=kafka_security(settings),
         client_id=settings.service_name,
         enable_idempotence=True,
         acks="all",
@@ -26,9 +49,16 @@ def make_broker(settings: ServiceSettings) -> KafkaBroker:
     )
 
 
-async def ensure_topics(bootstrap: str, *, prefix: str = "", partitions: int = 6, replication: int = 1) -> None:
-    """Create every Gendan topic that does not exist yet (idempotent)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def ensure_topics(
+    bootstrap: str,
+    *,
+    prefix: str = "",
+    partitions: int = 6,
+    replication: int = 1,
+    settings: KafkaSettings | None = None,
+) -> None:
+    """Create every Gendan topic that does not exist yet (idempotent); a principal may create only what ACLs allow."""
+    admin = AIOKafkaAdminClient(**kafka_options(bootstrap, settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -44,11 +74,11 @@ async def ensure_topics(bootstrap: str, *, prefix: str = "", partitions: int = 6
         await admin.close()
 
 
-async def delete_topics(bootstrap: str, prefix: str) -> None:
+async def delete_topics(bootstrap: str, prefix: str, settings: KafkaSettings | None = None) -> None:
     """Remove every topic whose name starts with `prefix` (a test or benchmark run's own)."""
     if not prefix:
         raise ValueError("refusing to delete every topic")
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka_options(bootstrap, settings))
     await admin.start()
     try:
         if names := [t for t in await admin.list_topics() if t.startswith(prefix)]:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, sta
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
+from shared.broker import kafka_options
 from shared.db import DeadLetterAction
 from shared.fields import Text, scrub
 from shared.http import Actor
@@ -48,8 +49,8 @@ class Discard(BaseModel):
 async def read(bootstrap: str, topic: str, prefix: str, limit: int) -> list[tuple[Any, dict[str, str]]]:
     """The newest `limit` records of each partition of `<topic>.dlq`, oldest first."""
     name = physical(dlq(topic), prefix)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    admin = AIOKafkaAdminClient(**kafka_options(bootstrap))
+    reader = AIOKafkaConsumer(**kafka_options(bootstrap), enable_auto_commit=False)
     await admin.start()
     await reader.start()
     try:

@@ -7,14 +7,28 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 
-class ServiceSettings(BaseSettings):
-    """Connection and runtime settings common to every service."""
+class KafkaSettings(BaseSettings):
+    """Where Kafka is and who this process is on it: no username means a plaintext broker."""
 
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
 
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_username: str = Field(default="", description="SASL principal; empty: PLAINTEXT, no authentication.")
+    kafka_password: str = Field(default="", repr=False)
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+
+    @model_validator(mode="after")
+    def _password_with_username(self) -> Self:
+        if self.kafka_username and not self.kafka_password:
+            raise ValueError("KAFKA_PASSWORD must be set with KAFKA_USERNAME")
+        return self
+
+
+class ServiceSettings(KafkaSettings):
+    """Connection and runtime settings common to every service."""
+
     service_name: str = "gendan"
     env: Literal["development", "test", "production"] = Field(default="development", alias="GENDAN_ENV")
-    kafka_bootstrap_servers: str = "127.0.0.1:9092"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
     topic_prefix: str = Field(default="", alias="GENDAN_TOPIC_PREFIX")
     topic_partitions: int = Field(default=6, alias="GENDAN_TOPIC_PARTITIONS", ge=1)

@@ -13,7 +13,6 @@ import pytest
 
 from deploy.infra import Servers, servers
 from deploy.system import System
-from shared.broker import delete_topics
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +51,7 @@ async def started_system(
     finally:
         sys_.stop()
         await sys_.drop_databases()
-        await delete_topics(infra.kafka, sys_.topic_prefix)
+        await sys_.remove_kafka()
 
 
 @pytest.fixture

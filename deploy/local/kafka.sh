@@ -5,13 +5,17 @@
 # Usage: deploy/local/kafka.sh {start|stop|restart|status|logs [-f]}
 #
 # Env:
-#   KAFKA_PORT             client (PLAINTEXT) port          (default 9092)
-#   KAFKA_CONTROLLER_PORT  KRaft controller port             (default 9093)
+#   KAFKA_PORT             client port                       (default 9092, else a free one)
+#   KAFKA_CONTROLLER_PORT  KRaft controller port             (default KAFKA_PORT + 1)
+#   KAFKA_SASL             1: clients authenticate with SASL/SCRAM-SHA-512 and ACLs
+#                          apply (deny by default); 0: PLAINTEXT   (default 1, for a new broker)
 #   KAFKA_HEAP_OPTS        JVM heap options                  (default "-Xms256m -Xmx768m")
 #   KAFKA_START_TIMEOUT    seconds to wait for readiness     (default 60)
 #
 # State lives in <repo>/.local/kafka/ (libs/, data/, server.properties,
-# kafka.pid, kafka.log). Delete that folder to start from scratch.
+# kafka.pid, kafka.log, admin.password, client.env). Delete that folder to start from scratch.
+# client.env holds what a client needs (KAFKA_BOOTSTRAP_SERVERS, and with SASL the admin's
+# KAFKA_USERNAME / KAFKA_PASSWORD / KAFKA_SASL_MECHANISM); up.sh prints it.
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=_common.sh
@@ -19,8 +23,13 @@ source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/_common.sh"
 LOG_TAG="kafka"
 
 KAFKA_HOST="127.0.0.1"
+KAFKA_PORT_ASKED="${KAFKA_PORT:-}"                    # a port asked for is never swapped for another
 KAFKA_PORT="${KAFKA_PORT:-9092}"
-KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+require_port "$KAFKA_PORT" KAFKA_PORT
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((10#$KAFKA_PORT + 1))}"
+KAFKA_SASL="${KAFKA_SASL:-1}"
+KAFKA_MECHANISM="SCRAM-SHA-512"
+KAFKA_ADMIN="admin"
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx768m}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-60}"
 KAFKA_STOP_TIMEOUT=30
@@ -35,6 +44,8 @@ KAFKA_PROPS="${KAFKA_HOME}/server.properties"
 KAFKA_PIDFILE="${KAFKA_HOME}/kafka.pid"
 KAFKA_LOG="${KAFKA_HOME}/kafka.log"
 KAFKA_LOCK="${KAFKA_HOME}/.lock"
+KAFKA_ADMIN_PASSWORD_FILE="${KAFKA_HOME}/admin.password"   # exists iff the storage was formatted with SASL
+KAFKA_CLIENT_ENV="${KAFKA_HOME}/client.env"
 STARTED_MARKER="Kafka Server started"
 
 require_port "$KAFKA_PORT" KAFKA_PORT
@@ -74,9 +85,58 @@ kafka_pid() {
     fi
 }
 
-# Client port the running broker was started with (from its server.properties).
+# Client port of the broker started with server.properties FILE (default ours).
 running_port() {
-    sed -n 's|^listeners=PLAINTEXT://[^,]*:\([0-9]*\),.*|\1|p' "$KAFKA_PROPS" 2>/dev/null | head -n1
+    sed -n 's|^listeners=[A-Z_]*://[^,]*:\([0-9]*\),.*|\1|p' "${1:-$KAFKA_PROPS}" 2>/dev/null | head -n1
+}
+
+# The server.properties of a broker started by this script (from any clone) that serves
+# PORT, or nothing: such a broker can be shared, its credentials are next to it.
+clone_broker_props() {
+    local cmdline props
+    for cmdline in $(grep -l -a -F 'kafka.Kafka' /proc/[0-9]*/cmdline 2>/dev/null); do
+        props="$(tr '\0' ' ' <"$cmdline" 2>/dev/null | sed -n 's|.* kafka\.Kafka \(/[^ ]*/server\.properties\) *$|\1|p')"
+        [[ -n "$props" && -r "$props" ]] || continue
+        [[ "$(running_port "$props")" == "$1" ]] && { echo "$props"; return 0; }
+    done
+    return 0
+}
+
+# write_client_env PROPS: what a client of the broker started with PROPS needs, into client.env.
+write_client_env() {
+    local props="$1" dir port
+    dir="$(dirname "$props")"
+    port="$(running_port "$props")"
+    {
+        echo "KAFKA_BOOTSTRAP_SERVERS=${KAFKA_HOST}:${port}"
+        if grep -q '^listeners=SASL_PLAINTEXT://' "$props"; then
+            [[ -r "${dir}/admin.password" ]] || return 1
+            echo "KAFKA_SASL_MECHANISM=${KAFKA_MECHANISM}"
+            echo "KAFKA_USERNAME=${KAFKA_ADMIN}"
+            echo "KAFKA_PASSWORD=$(cat "${dir}/admin.password")"
+        fi
+    } >"${KAFKA_CLIENT_ENV}.tmp"
+    chmod 600 "${KAFKA_CLIENT_ENV}.tmp"
+    mv "${KAFKA_CLIENT_ENV}.tmp" "$KAFKA_CLIENT_ENV"
+}
+
+# The first pair of free ports (client, client + 1) from 9192 on, for when the default ones are taken.
+free_port_pair() {
+    local p
+    for ((p = 9192; p < 9992; p += 10)); do
+        if ! port_open "$KAFKA_HOST" "$p" && ! port_open "$KAFKA_HOST" "$((p + 1))"; then
+            echo "$p"; return 0
+        fi
+    done
+    die "no free pair of ports for Kafka between 9192 and 9992; set KAFKA_PORT."
+}
+
+sasl_storage() {  # the storage is (or, new, will be) formatted with the admin's SCRAM credentials
+    if [[ -f "${KAFKA_DATA}/meta.properties" ]]; then
+        [[ -s "$KAFKA_ADMIN_PASSWORD_FILE" ]]
+    else
+        [[ "$KAFKA_SASL" == "1" ]]
+    fi
 }
 
 # Download the broker jars with Maven into .local/kafka/libs, once. The jar
@@ -109,16 +169,18 @@ resolve_libs() {
 }
 
 write_properties() {
+    local listener=PLAINTEXT
+    sasl_storage && listener=SASL_PLAINTEXT
     cat >"${KAFKA_PROPS}.tmp" <<PROPS
 # Generated by deploy/local/kafka.sh - edits are overwritten on every start.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@${KAFKA_HOST}:${KAFKA_CONTROLLER_PORT}
-listeners=PLAINTEXT://${KAFKA_HOST}:${KAFKA_PORT},CONTROLLER://${KAFKA_HOST}:${KAFKA_CONTROLLER_PORT}
-advertised.listeners=PLAINTEXT://${KAFKA_HOST}:${KAFKA_PORT}
+listeners=${listener}://${KAFKA_HOST}:${KAFKA_PORT},CONTROLLER://${KAFKA_HOST}:${KAFKA_CONTROLLER_PORT}
+advertised.listeners=${listener}://${KAFKA_HOST}:${KAFKA_PORT}
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=${listener}:${listener},CONTROLLER:PLAINTEXT
+inter.broker.listener.name=${listener}
 log.dirs=${KAFKA_DATA}
 num.partitions=6
 offsets.topic.replication.factor=1
@@ -129,6 +191,21 @@ share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=true
 PROPS
+    if [[ "$listener" == SASL_PLAINTEXT ]]; then
+        # Clients authenticate with SCRAM (credentials live in the KRaft metadata; the admin's was
+        # added when the storage was formatted, deploy/acls.py adds the others) and may do only
+        # what an ACL allows. The controller listener stays PLAINTEXT on loopback: the broker
+        # reaches its own controller there as ANONYMOUS, which must therefore be a super user.
+        cat >>"${KAFKA_PROPS}.tmp" <<PROPS
+sasl.enabled.mechanisms=${KAFKA_MECHANISM}
+sasl.mechanism.inter.broker.protocol=${KAFKA_MECHANISM}
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="${KAFKA_ADMIN}" password="$(cat "$KAFKA_ADMIN_PASSWORD_FILE")";
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:${KAFKA_ADMIN};User:ANONYMOUS
+allow.everyone.if.no.acl.found=false
+PROPS
+    fi
+    chmod 600 "${KAFKA_PROPS}.tmp"
     mv "${KAFKA_PROPS}.tmp" "$KAFKA_PROPS"
 }
 
@@ -144,13 +221,49 @@ format_storage() {
     local cluster_id
     cluster_id="$(kafka_java kafka.tools.StorageTool random-uuid | tail -n1 | tr -d '[:space:]')"
     [[ -n "$cluster_id" ]] || die "kafka.tools.StorageTool random-uuid returned nothing"
-    info "Formatting KRaft storage in ${KAFKA_DATA#"${REPO_ROOT}/"} (cluster id ${cluster_id}) ..."
-    kafka_java kafka.tools.StorageTool format -t "$cluster_id" -c "$KAFKA_PROPS" >/dev/null \
+    local -a scram=()
+    if [[ -s "$KAFKA_ADMIN_PASSWORD_FILE" ]]; then
+        scram=(--add-scram "${KAFKA_MECHANISM}=[name=${KAFKA_ADMIN},password=$(cat "$KAFKA_ADMIN_PASSWORD_FILE")]")
+    fi
+    info "Formatting KRaft storage in ${KAFKA_DATA#"${REPO_ROOT}/"} (cluster id ${cluster_id}${scram:+, SASL/SCRAM with ACLs}) ..."
+    kafka_java kafka.tools.StorageTool format -t "$cluster_id" -c "$KAFKA_PROPS" "${scram[@]}" >/dev/null \
         || die "kafka.tools.StorageTool format failed"
     echo "$cluster_id" >"${KAFKA_HOME}/cluster.id"
 }
 
 print_log_tail() { log_tail "$KAFKA_LOG" 40; }
+
+# A new storage with KAFKA_SASL=1 gets a random admin password; an old one keeps its mode.
+choose_security() {
+    if [[ -f "${KAFKA_DATA}/meta.properties" ]]; then
+        if [[ "$KAFKA_SASL" == "1" && ! -s "$KAFKA_ADMIN_PASSWORD_FILE" ]]; then
+            warn "${KAFKA_DATA#"${REPO_ROOT}/"} was formatted without SASL: starting it PLAINTEXT. To switch: $0 stop && rm -rf ${KAFKA_DATA} && $0 start"
+        fi
+        return 0
+    fi
+    rm -f "$KAFKA_ADMIN_PASSWORD_FILE"
+    if [[ "$KAFKA_SASL" == "1" ]]; then
+        (umask 077 && head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' >"$KAFKA_ADMIN_PASSWORD_FILE")
+    fi
+}
+
+# Another broker started by this script (from another clone) serves our ports: use it, with the
+# credentials next to its server.properties. Anything else there: take other ports, unless asked for these.
+share_or_move() {
+    local props
+    props="$(clone_broker_props "$KAFKA_PORT")"
+    if [[ -n "$props" ]] && write_client_env "$props"; then
+        info "reusing the Kafka already serving ${KAFKA_HOST}:${KAFKA_PORT} (started from ${props%/.local/kafka/server.properties}; '$0 stop' leaves it running)."
+        return 0
+    fi
+    if [[ -n "$KAFKA_PORT_ASKED" ]]; then
+        die "port ${KAFKA_HOST}:${KAFKA_PORT} or ${KAFKA_CONTROLLER_PORT} is in use by a process that is not a broker we can use. Free it or set another KAFKA_PORT."
+    fi
+    KAFKA_PORT="$(free_port_pair)"
+    KAFKA_CONTROLLER_PORT=$((KAFKA_PORT + 1))
+    warn "the default Kafka ports are taken by something we cannot use; this clone's broker takes ${KAFKA_PORT}/${KAFKA_CONTROLLER_PORT}."
+    return 1
+}
 
 # ---------------------------------------------------------------- commands ---
 
@@ -162,9 +275,11 @@ cmd_start() {
     if [[ -n "$pid" ]]; then
         local rport
         rport="$(running_port)"
-        if [[ -n "$rport" && "$rport" != "$KAFKA_PORT" ]]; then
+        if [[ -n "$KAFKA_PORT_ASKED" && -n "$rport" && "$rport" != "$KAFKA_PORT" ]]; then
             die "our Kafka is already running (pid ${pid}) on port ${rport}, but KAFKA_PORT=${KAFKA_PORT} was requested. Run '$0 stop' first to change ports."
         fi
+        KAFKA_PORT="${rport:-$KAFKA_PORT}"
+        write_client_env "$KAFKA_PROPS" || die "cannot read ${KAFKA_ADMIN_PASSWORD_FILE}"
         if port_open "$KAFKA_HOST" "$KAFKA_PORT"; then
             info "Kafka is already running (pid ${pid}) on ${KAFKA_HOST}:${KAFKA_PORT}."
             return 0
@@ -172,22 +287,16 @@ cmd_start() {
         info "Kafka process ${pid} exists but port ${KAFKA_PORT} is not open yet; waiting for it ..."
     else
         rm -f "$KAFKA_PIDFILE"
-        if port_open "$KAFKA_HOST" "$KAFKA_PORT" && port_open "$KAFKA_HOST" "$KAFKA_CONTROLLER_PORT"; then
-            # Both ports answer: another clone's broker, started by this same script. Share it.
-            info "reusing the Kafka already serving ${KAFKA_HOST}:${KAFKA_PORT} (not ours: '$0 stop' leaves it running)."
-            return 0
+        if port_open "$KAFKA_HOST" "$KAFKA_PORT" || port_open "$KAFKA_HOST" "$KAFKA_CONTROLLER_PORT"; then
+            share_or_move && return 0
         fi
-        local p
-        for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
-            if port_open "$KAFKA_HOST" "$p"; then
-                die "port ${KAFKA_HOST}:${p} is already in use by another process (not our broker). Free it or set KAFKA_PORT / KAFKA_CONTROLLER_PORT."
-            fi
-        done
         require_java
         [[ -f "$KAFKA_LOG4J" ]] || die "missing ${KAFKA_LOG4J}"
         resolve_libs
+        choose_security
         write_properties
         format_storage
+        write_client_env "$KAFKA_PROPS"
 
         # Keep the previous run's log for post-mortems; start a fresh one so the
         # readiness check cannot match an old "started" line.

@@ -6,12 +6,15 @@
 # Usage: deploy/local/postgres.sh {start|stop|restart|status|logs [-f]}
 #
 # Env:
-#   PGPORT_LOCAL   TCP port on 127.0.0.1                     (default 5432)
+#   PGPORT_LOCAL   TCP port on 127.0.0.1                     (default 5432, else a free one)
 #   PG_BIN         directory with initdb/pg_ctl/psql          (default /usr/lib/postgresql/15/bin)
 #
 # Auth: trust for user "postgres", and the server only listens on 127.0.0.1.
-# State lives in <repo>/.local/postgres/ (data/, run/, postgres.log).
-# Delete that folder (after `stop`) to start from scratch.
+# State lives in <repo>/.local/postgres/ (data/, run/, postgres.log); as root, when the
+# 'postgres' account cannot reach the repository (a mktemp -d folder, root's home), in that
+# account's home under gendan/<hash of the repository path>, with .local/postgres a link to it.
+# Delete that folder (after `stop`) to start from scratch. .local/postgres.env holds the
+# DATABASE_URL of the server in use (ours or a shared one); up.sh prints it.
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=_common.sh
@@ -21,11 +24,32 @@ LOG_TAG="postgres"
 PG_MAJOR=15
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/${PG_MAJOR}/bin}"
 PG_HOST="127.0.0.1"
+PG_PORT_ASKED="${PGPORT_LOCAL:-}"   # a port asked for is never swapped for another
 PG_PORT="${PGPORT_LOCAL:-5432}"
 PG_SUPERUSER="postgres"
 PG_DATABASES=(gendan_order gendan_production gendan_logistics gendan_billing)
 
-PG_HOME="${LOCAL_STATE_DIR}/postgres"
+PG_CLIENT_ENV="${LOCAL_STATE_DIR}/postgres.env"
+
+# pg_reachable DIR: the 'postgres' account can enter DIR and every folder above it.
+pg_reachable() {
+    (cd / && runuser -u postgres -- test -x "$1") 2>/dev/null
+}
+
+# Where the cluster lives: .local/postgres, unless root runs us in a repository the server
+# account cannot reach; then a folder of that account's own, one per repository path.
+pg_home() {
+    if [[ "$EUID" -ne 0 ]] || ! id postgres >/dev/null 2>&1 || pg_reachable "$REPO_ROOT"; then
+        echo "${LOCAL_STATE_DIR}/postgres"
+        return 0
+    fi
+    local base
+    base="$(getent passwd postgres | cut -d: -f6)"
+    [[ -n "$base" && -d "$base" ]] && pg_reachable "$base" || base=/var/tmp
+    echo "${base%/}/gendan/$(printf '%s' "$REPO_ROOT" | sha256sum | cut -c1-12)"
+}
+
+PG_HOME="$(pg_home)"
 PG_DATA="${PG_HOME}/data"
 PG_RUN="${PG_HOME}/run"          # unix socket + lock file directory
 PG_LOG="${PG_HOME}/postgres.log"
@@ -65,23 +89,21 @@ as_pg() {
     fi
 }
 
-# Make .local/postgres exist, be owned by the server account, and be reachable
+# Make the cluster's folder exist, be owned by the server account, and be reachable
 # (every parent directory must be traversable by that account).
 prepare_dirs() {
     mkdir -p "$PG_HOME"
     if [[ "$EUID" -eq 0 ]]; then
         id postgres >/dev/null 2>&1 \
             || die "system user 'postgres' does not exist (it comes with the Debian postgresql package)."
-        # Check every ancestor from / downwards and report the first blocker.
-        local dir="" part
-        local -a parts
-        IFS=/ read -r -a parts <<<"${LOCAL_STATE_DIR#/}"
-        for part in "${parts[@]}"; do
-            dir="${dir}/${part}"
-            if ! (cd / && runuser -u postgres -- test -x "$dir") 2>/dev/null; then
-                die "user 'postgres' cannot enter ${dir} (mode $(stat -c %A "$dir"), owner $(stat -c %U "$dir")), so the server cannot reach .local/postgres. Fix with e.g. 'chmod o+x ${dir}', or put the repository somewhere world-traversable."
-            fi
-        done
+        pg_reachable "$PG_HOME" || die "user 'postgres' cannot enter ${PG_HOME}; make its parent folders traversable (chmod o+x)."
+        if [[ "$PG_HOME" != "${LOCAL_STATE_DIR}/postgres" ]]; then
+            mkdir -p "$LOCAL_STATE_DIR"
+            rmdir "${LOCAL_STATE_DIR}/postgres" 2>/dev/null || true   # an empty one left by an older start
+            [[ -L "${LOCAL_STATE_DIR}/postgres" || ! -e "${LOCAL_STATE_DIR}/postgres" ]] \
+                && ln -sfn "$PG_HOME" "${LOCAL_STATE_DIR}/postgres"
+            [[ -f "${PG_HOME}/repository" ]] || echo "$REPO_ROOT" >"${PG_HOME}/repository"
+        fi
         mkdir -p "$PG_RUN"
         chown -R postgres:postgres "$PG_HOME"
     else
@@ -149,6 +171,25 @@ create_databases() {
 
 print_log_tail() { log_tail "$PG_LOG" 30; }
 
+write_client_env() {  # the admin database's URL on the server in use
+    mkdir -p "$LOCAL_STATE_DIR"
+    echo "DATABASE_URL=postgresql+asyncpg://${PG_SUPERUSER}@${PG_HOST}:${PG_PORT}/postgres" >"$PG_CLIENT_ENV"
+}
+
+# A server on PG_PORT that lets us in as the superuser (another clone's, or a system one).
+usable_server() {
+    server_ready && as_pg "${PG_BIN}/psql" -h "$PG_HOST" -p "$PG_PORT" -U "$PG_SUPERUSER" -d postgres \
+        -Atqc 'SELECT 1' >/dev/null 2>&1
+}
+
+free_port() {  # the first free port from 5442 on
+    local p
+    for ((p = 5442; p < 5542; p++)); do
+        port_open "$PG_HOST" "$p" || { echo "$p"; return 0; }
+    done
+    die "no free port for PostgreSQL between 5442 and 5542; set PGPORT_LOCAL."
+}
+
 # ---------------------------------------------------------------- commands ---
 
 cmd_start() {
@@ -160,9 +201,10 @@ cmd_start() {
     if server_running; then
         local rport
         rport="$(running_port)"
-        if [[ -n "$rport" && "$rport" != "$PG_PORT" ]]; then
+        if [[ -n "$PG_PORT_ASKED" && -n "$rport" && "$rport" != "$PG_PORT" ]]; then
             die "our PostgreSQL is already running on port ${rport}, but PGPORT_LOCAL=${PG_PORT} was requested. Run '$0 stop' first to change ports."
         fi
+        PG_PORT="${rport:-$PG_PORT}"
     fi
     if server_running && ! server_ready; then   # e.g. still starting or in crash recovery
         info "PostgreSQL is running but not ready yet; waiting up to 30s ..."
@@ -175,13 +217,16 @@ cmd_start() {
     else
         if port_open "$PG_HOST" "$PG_PORT"; then
             # Another clone's server (or a system one) we can use as the superuser: share it.
-            if server_ready && as_pg "${PG_BIN}/psql" -h "$PG_HOST" -p "$PG_PORT" -U "$PG_SUPERUSER" -d postgres \
-                    -Atqc 'SELECT 1' >/dev/null 2>&1; then
+            if usable_server; then
                 info "reusing the PostgreSQL already serving ${PG_HOST}:${PG_PORT} (not ours: '$0 stop' leaves it running)."
                 create_databases
+                write_client_env
                 return 0
             fi
-            die "port ${PG_HOST}:${PG_PORT} is already in use by another process we cannot use as ${PG_SUPERUSER}. Stop it or set PGPORT_LOCAL."
+            [[ -z "$PG_PORT_ASKED" ]] \
+                || die "port ${PG_HOST}:${PG_PORT} is already in use by another process we cannot use as ${PG_SUPERUSER}. Stop it or set another PGPORT_LOCAL."
+            PG_PORT="$(free_port)"
+            warn "port 5432 is taken by a server we cannot use; this clone's PostgreSQL takes ${PG_PORT}."
         fi
         # After a crash (kill -9) the old postmaster can stay a zombie for a few
         # seconds; postgres refuses to start while its pid still "exists".
@@ -213,6 +258,7 @@ cmd_start() {
         info "PostgreSQL is up on ${PG_HOST}:${PG_PORT}."
     fi
     create_databases
+    write_client_env
 }
 
 cmd_stop() {

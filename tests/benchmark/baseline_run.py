@@ -10,7 +10,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from deploy.demo import sample_order
 from deploy.infra import ROOT, Servers
-from shared.broker import delete_topics
+from shared.broker import delete_topics, kafka_options
 from shared.db import asyncpg_dsn
 from tests.benchmark import raw
 from tests.benchmark.measure import Options, Result, Target, measure
@@ -48,7 +48,7 @@ async def drop_databases(admin_dsn: str, dsns: dict[str, str]) -> None:
 
 
 async def create_topics(bootstrap: str, prefix: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka_options(bootstrap))
     await admin.start()
     try:
         await admin.create_topics([NewTopic(prefix + t, PARTITIONS, 1) for t in raw.TOPICS])

@@ -15,6 +15,8 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from shared.broker import kafka_options
+
 Submit = Callable[[str], Awaitable[None]]
 
 
@@ -114,7 +116,7 @@ async def latencies(dsn: str, prefix: str) -> tuple[datetime, list[float], list[
 
 async def produced(bootstrap: str, prefix: str) -> int:
     """How many messages the topics named with `prefix` hold (sum of end offsets)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka_options(bootstrap))
     await admin.start()
     try:
         described = await admin.describe_topics([t for t in await admin.list_topics() if t.startswith(prefix)])
@@ -123,7 +125,7 @@ async def produced(bootstrap: str, prefix: str) -> int:
     parts = [TopicPartition(d["topic"], p["partition"]) for d in described for p in d["partitions"]]
     if not parts:
         return 0
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(**kafka_options(bootstrap))
     await consumer.start()
     try:
         return sum((await consumer.end_offsets(parts)).values())

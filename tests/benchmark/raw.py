@@ -19,6 +19,8 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 
+from shared.broker import kafka_options
+
 Msg = dict[str, Any]
 Handler = Callable[[asyncpg.Connection, Msg], Awaitable[list[Msg]]]
 
@@ -257,7 +259,7 @@ async def intake(conn: asyncpg.Connection, terms: Msg) -> None:
 def consumer(bootstrap: str, topic: str, group: str) -> AIOKafkaConsumer:
     """A consumer that commits by hand, after the message is settled."""
     return AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False, auto_offset_reset="earliest"
+        topic, **kafka_options(bootstrap), group_id=group, enable_auto_commit=False, auto_offset_reset="earliest"
     )
 
 
@@ -275,7 +277,7 @@ class Service:
     async def run(self) -> None:
         self.pool = await asyncpg.create_pool(self.dsn, min_size=2, max_size=20)
         self.producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap,
+            **kafka_options(self.bootstrap),
             enable_idempotence=True,
             acks="all",
             linger_ms=2,
@@ -360,7 +362,7 @@ class Partners:
         self.pending: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
-        self.producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap)
+        self.producer = AIOKafkaProducer(**kafka_options(self.bootstrap))
         await self.producer.start()
         topics = ("production.events", "logistics.events", "billing.events")
         subs = [consumer(self.bootstrap, self.prefix + t, f"{self.prefix}raw-partners.{t}") for t in topics]

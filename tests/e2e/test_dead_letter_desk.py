@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaProducer
 from deploy import dead_letters as cli
 from deploy.system import System
 from shared import topics
+from shared.broker import kafka_options
 
 pytestmark = pytest.mark.e2e
 PERSON = {"X-Actor": "ops.wang"}
@@ -34,7 +35,7 @@ async def test_dead_letters_are_listed_discarded_and_replayed(
     shared_system: System, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run = uuid4().hex[:8]
-    producer = AIOKafkaProducer(bootstrap_servers=shared_system.kafka)
+    producer = AIOKafkaProducer(**kafka_options(shared_system.kafka))
     await producer.start()
     try:
         for n in (1, 2):

@@ -9,6 +9,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from deploy.system import System
 from shared import topics
+from shared.broker import kafka_options
 from tests.e2e.flows import order_body, rows, wait_closed
 
 pytestmark = pytest.mark.e2e
@@ -27,7 +28,7 @@ BAD_HEADERS, HEADERS = b'{"headers": "broken"}', [("trace", None), ("binary", b"
 
 async def read_all(kafka: str, topic: str, expected: int, timeout: float = 30) -> list:
     """Every record of a topic, from the beginning, once `expected` have arrived."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka_options(kafka), enable_auto_commit=False)
     await consumer.start()
     try:
         parts = [TopicPartition(topic, p) for p in range(PARTITIONS)]
@@ -44,7 +45,7 @@ async def read_all(kafka: str, topic: str, expected: int, timeout: float = 30) -
 
 
 async def test_malformed_partner_messages_are_dead_lettered_with_reason(system: System) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=system.kafka)
+    producer = AIOKafkaProducer(**kafka_options(system.kafka))
     await producer.start()
     try:
         for topic in topics.PARTNER_TOPICS:

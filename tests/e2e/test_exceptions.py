@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaProducer
 
 from deploy.system import System
 from shared import topics
+from shared.broker import kafka_options
 from tests.e2e.flows import order_body, post_orders, wait_closed
 
 pytestmark = [
@@ -46,7 +47,7 @@ def one(kind: str, open_: bool = True) -> Any:
 
 
 async def send(system: System, topic: str, message: dict[str, Any], key: str) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=system.kafka)
+    producer = AIOKafkaProducer(**kafka_options(system.kafka))
     await producer.start()
     try:
         await producer.send_and_wait(system.topic_prefix + topic, json.dumps(message).encode(), key=key.encode())

@@ -13,6 +13,7 @@ from aiokafka.structs import ConsumerRecord
 
 from deploy.system import System
 from shared import topics
+from shared.broker import kafka_options
 from tests.e2e.flows import order_body, post_orders, wait_closed
 
 pytestmark = pytest.mark.e2e
@@ -65,7 +66,7 @@ def _payment(run: str, name: str, **fields: Any) -> dict[str, Any]:
 
 async def send_all(system: System, messages: dict[str, list[tuple[dict[str, Any], str]]]) -> None:
     producer = AIOKafkaProducer(
-        bootstrap_servers=system.kafka, compression_type="gzip", max_request_size=4 * 1024 * 1024
+        **kafka_options(system.kafka), compression_type="gzip", max_request_size=4 * 1024 * 1024
     )
     await producer.start()
     try:
@@ -79,7 +80,7 @@ async def send_all(system: System, messages: dict[str, list[tuple[dict[str, Any]
 async def dead_letters(system: System, topic: str, ids: set[str], timeout: float = 60) -> dict[str, ConsumerRecord]:
     """The dead letters of `topic` whose body carries one of the message ids, by id."""
     consumer = AIOKafkaConsumer(
-        system.topic_prefix + topics.dlq(topic), bootstrap_servers=system.kafka, auto_offset_reset="earliest"
+        system.topic_prefix + topics.dlq(topic), **kafka_options(system.kafka), auto_offset_reset="earliest"
     )
     await consumer.start()
     found: dict[str, ConsumerRecord] = {}

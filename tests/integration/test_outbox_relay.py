@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 
 from deploy.infra import Servers
-from shared.broker import delete_topics, ensure_topics
+from shared.broker import delete_topics, ensure_topics, kafka_options, kafka_security
 from shared.contracts import Envelope, EventData, ProductionStarted
 from shared.db import OutboxMessage
 from shared.errors import Unpublishable
@@ -41,7 +41,7 @@ async def test_an_event_too_large_for_kafka_cannot_be_staged(units: UnitOfWorkFa
 
 async def published(kafka: str, topic: str, expected: int) -> list[str]:
     """The event types on a topic, in order, once `expected` are there."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=kafka, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(topic, **kafka_options(kafka), auto_offset_reset="earliest")
     await consumer.start()
     try:
         types: list[str] = []
@@ -59,7 +59,7 @@ async def test_relay_sets_aside_a_row_kafka_refuses_and_publishes_the_rest(
 ) -> None:
     prefix = f"t{uuid4().hex[:8]}."
     await ensure_topics(infra.kafka, prefix=prefix, partitions=1)
-    broker = KafkaBroker(infra.kafka, enable_idempotence=True)
+    broker = KafkaBroker(infra.kafka, security=kafka_security(), enable_idempotence=True)
     await broker.start()
     relay = OutboxRelay(units.sessions, broker, clock=units.clock, prefix=prefix)
     try:
