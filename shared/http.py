@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.db import is_transient
 from shared.fields import clean_text, scrub
+from shared.signals import Timing
 
 RETRY_AFTER_SECONDS = 5
 
@@ -141,6 +142,7 @@ def install(app: Any, *, max_body_bytes: int) -> None:
     """Put the guards and error answers on a FastAPI app."""
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(CleanUrl)
+    app.add_middleware(Timing)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(DBAPIError, database_error)
     for error in (OSError, TimeoutError):

@@ -15,6 +15,8 @@ from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from shared import signals
+from shared.broker import kafka_options
 from shared.clock import Clock
 from shared.db import ExceptionRecord, OutboxMessage, ParkedMessage, SessionFactory
 from shared.topics import physical
@@ -29,8 +31,8 @@ class Lag:
 
 async def consumer_lag(bootstrap: str, groups: dict[str, str], prefix: str = "") -> list[Lag]:
     """For each consumed topic (topic -> consumer group): messages on each partition not yet committed."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    admin = AIOKafkaAdminClient(**kafka_options(bootstrap))
+    probe = AIOKafkaConsumer(**kafka_options(bootstrap), enable_auto_commit=False)
     await admin.start()
     await probe.start()
     try:
@@ -92,7 +94,7 @@ async def render(
     )
     for kind_name, severity, count in open_exceptions:
         exceptions.labels(service, kind_name, severity).set(count)
-    return generate_latest(registry)
+    return generate_latest(registry) + generate_latest(signals.REGISTRY)
 
 
 def _lag(registry: CollectorRegistry, service: str, lags: Iterable[Lag]) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared import dead_letter_desk, housekeeping, http, migrations, schemas
+from shared import dead_letter_desk, housekeeping, http, migrations, schemas, signals
 from shared.broker import ensure_topics, make_broker
 from shared.clock import Clock, SystemClock
 from shared.consumer import Consumer, RejectionHandler, publish_rejections
@@ -125,6 +125,7 @@ async def retry_set_aside(
 async def metrics(runtime: RuntimeDep) -> Response:
     """Prometheus metrics: consumer lag per partition, outbox backlog, set-aside and parked messages, exceptions."""
     consumer = runtime.consumer
+    signals.pool(runtime.settings.service_name, runtime.engine)
     body = await render_metrics(
         service=runtime.settings.service_name,
         sessions=runtime.sessions,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from faststream.kafka import KafkaBroker
 
+from shared import signals
 from shared.backoff import Backoff
 from shared.clock import Clock
 from shared.consumer.records import Record, peek_id
@@ -103,4 +104,5 @@ class DeadLetters:
             await self.broker.publish(body, physical(dlq(record.topic), self.prefix), key=key, headers=headers)
 
         await self.backoff.until_done(send, log=log, what="dead-letter publish", retry_if=lambda _: True)
+        signals.message(self.units.source, record.topic, "dead_lettered")
         log.warning("dead-lettered %s@%s/%s: %s", record.topic, record.partition, record.offset, reason)

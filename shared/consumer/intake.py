@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy import delete
 from sqlmodel import col
 
+from shared import signals
 from shared.backoff import Backoff
 from shared.consumer.dead_letters import DeadLetters, RejectionHandler
 from shared.consumer.parking import Parking
@@ -111,6 +112,7 @@ class Consumer:
     async def deliver_batch(self, sub: Subscription, items: list[tuple[bytes, Record]]) -> None:
         """Settle a batch: in one transaction when every message applies cleanly, else one by one."""
         ready: list[tuple[Parsed, bytes, Record]] = []
+        signals.BATCH.labels(self.units.source, sub.topic).observe(len(items))
         for body, record in items:
             try:
                 parsed = sub.parse(body)
@@ -125,6 +127,7 @@ class Consumer:
             except Exception as error:  # a message to park, reject or retry: settle each on its own
                 log.info("batch of %d settles one by one: %s", len(ready), reason(error))
             else:
+                signals.message(self.units.source, sub.topic, "applied", len(ready))
                 await self._replay(released)
                 return
         for parsed, body, record in ready:
@@ -185,9 +188,11 @@ class Consumer:
                         await self.dead_letters.reject(body, record, f"failed {failures} times: {reason(error)}")
                         await self.parking.unpark(parked_id)
                         return True
+                signals.message(self.units.source, record.topic, "retried")
                 log.warning("retrying %s@%s/%s: %s", record.topic, record.partition, record.offset, reason(error))
                 await self.backoff.pause(attempt)
                 attempt += 1
+        signals.message(self.units.source, record.topic, "applied")
         await self._replay(released)
         return True
 

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 from sqlmodel import col, select
 
+from shared import signals
 from shared.backoff import Backoff
 from shared.consumer.records import Record
 from shared.db import ParkedMessage
@@ -35,6 +36,7 @@ class Parking:
     async def park(self, body: bytes, record: Record, wait: NotYet) -> None:
         """Keep a message until `wait.key` appears; waits out database outages (dropping it is not an option)."""
         await self.backoff.until_done(lambda: self._store(body, record, wait), log=log, what="parking")
+        signals.message(self.units.source, record.topic, "parked")
         log.info("parked %s@%s/%s until %s: %s", record.topic, record.partition, record.offset, wait.key, wait)
 
     async def _store(self, body: bytes, record: Record, wait: NotYet) -> None:

@@ -55,3 +55,24 @@ async def test_alive_and_ready(shared_system: System) -> None:
             alive, ready = await client.get("/health"), await client.get("/ready")
         assert alive.status_code == 200 and alive.json()["status"] == "ok"
         assert ready.status_code == 200 and ready.json()["migration"].isdigit(), ready.text
+
+
+async def test_every_service_counts_what_it_handles(shared_system: System) -> None:
+    orders = await post_orders(shared_system, [order_body(n) for n in range(2)])
+    await wait_closed(shared_system, [o["id"] for o in orders])
+    for service in SERVICES:
+        async with httpx.AsyncClient(base_url=shared_system.url(service), timeout=30) as client:
+            text = (await client.get("/metrics")).text
+        samples = [(s.name, s.labels, s.value) for f in text_string_to_metric_families(text) for s in f.samples]
+        applied = [v for n, labels, v in samples if n == "gendan_messages_total" and labels["outcome"] == "applied"]
+        assert sum(applied) > 0, service
+        assert any(n == "gendan_batch_size_count" and v > 0 for n, _, v in samples), service
+        assert any(n == "gendan_db_pool_size" and labels == {"service": service} and v > 0 for n, labels, v in samples)
+        timed = [
+            (labels["method"], labels["route"], labels["status"], v)
+            for n, labels, v in samples
+            if n == "gendan_http_request_seconds_count"
+        ]
+        if service == "order":  # every order above was posted over HTTP and answered 201
+            assert any(m == "POST" and r == "/orders" and s == "201" and v >= 2 for m, r, s, v in timed), timed
+        assert all(r != "/orders/{order_id}" or m == "GET" for m, r, _, _ in timed)  # route templates, not ids
