@@ -1,7 +1,7 @@
 """`python -m deploy.dead_letters`: work a service's dead letters from a terminal, through its HTTP API.
 
 python -m deploy.dead_letters list    --url http://127.0.0.1:8002 mes.events
-python -m deploy.dead_letters replay  --url http://127.0.0.1:8002 --as ops.wang mes.events 3 117
+python -m deploy.dead_letters replay  --url http://127.0.0.1:8002 --as ops.wang mes.events 3 117 121 122
 python -m deploy.dead_letters discard --url http://127.0.0.1:8002 --as ops.wang mes.events 3 118 "test message"
 """
 
@@ -21,14 +21,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("topic")
     parser.add_argument("partition", nargs="?", type=int)
     parser.add_argument("offset", nargs="?", type=int)
-    parser.add_argument("reason", nargs="?", default="")
+    parser.add_argument("more", nargs="*", help="replay: more offsets of the same partition; discard: the reason")
     args = parser.parse_args(argv)
+    args.reason = " ".join(args.more)
     path = f"/dead-letters/{args.topic}"
     with httpx.Client(base_url=args.url, timeout=60, headers={"X-Actor": args.actor} if args.actor else {}) as client:
         if args.command == "list":
             answer = client.get(path)
         elif args.partition is None or args.offset is None:
             parser.error(f"{args.command} needs a partition and an offset")
+        elif args.command == "replay" and args.more:
+            offsets = [args.offset, *map(int, args.more)]
+            answer = client.post(f"{path}/replay", json={"positions": [[args.partition, o] for o in offsets]})
         elif args.command == "replay":
             answer = client.post(f"{path}/{args.partition}/{args.offset}/replay")
         else:

@@ -2,6 +2,7 @@
 
 import contextlib
 import logging
+import ssl
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -21,7 +22,11 @@ def kafka_security(settings: KafkaSettings | None = None) -> BaseSecurity | None
     settings = settings or KafkaSettings()
     if not settings.kafka_username:
         return None
-    return MECHANISMS[settings.kafka_sasl_mechanism](settings.kafka_username, settings.kafka_password)
+    mechanism = MECHANISMS[settings.kafka_sasl_mechanism]
+    if settings.kafka_security_protocol == "SASL_SSL":  # TLS to the broker (Strimzi's listener), its CA named
+        context = ssl.create_default_context(cafile=settings.kafka_ssl_cafile or None)
+        return mechanism(settings.kafka_username, settings.kafka_password, ssl_context=context, use_ssl=True)
+    return mechanism(settings.kafka_username, settings.kafka_password)
 
 
 def kafka_options(bootstrap: str | None = None, settings: KafkaSettings | None = None) -> dict[str, Any]:

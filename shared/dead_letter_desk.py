@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
 from shared.broker import kafka_options
+from shared.consumer.records import Record
 from shared.db import DeadLetterAction
 from shared.fields import Text, scrub
 from shared.http import Actor
@@ -164,18 +165,60 @@ async def record_act(
         yield
 
 
+async def _replay(runtime: Any, topic: str, record: Any, headers: dict[str, str], actor: str) -> None:
+    """Apply a dead letter again through the consumer's own path (its inbox: a message already applied is
+    not applied twice); invalid still, it is dead-lettered again with the new reason. Nothing is published
+    to the topic, which belongs to its producer (a service may not write a partner's topic)."""
+    kept = {k: v for k, v in headers.items() if not k.startswith("x-")}
+    kept[REPLAY_HEADER] = json.dumps({"partition": record.partition, "offset": record.offset})
+    original = Record(
+        topic=topic,
+        partition=_number(headers, "x-original-partition", record.partition),
+        offset=_number(headers, "x-original-offset", record.offset),
+        key=record.key.decode(errors="replace") if record.key else None,
+        headers=kept,
+    )
+    async with record_act(runtime, topic, record.partition, record.offset, REPLAYED, actor, ""):
+        pass  # recorded first: a second replay of the same dead letter is refused (409)
+    await runtime.consumer.deliver(runtime.consumer.subscriptions[topic], record.value or b"", original)
+
+
+def _number(headers: dict[str, str], name: str, default: int) -> int:
+    value = headers.get(name, "")
+    return int(value) if value.isdigit() else default
+
+
 @router.post("/{topic}/{partition}/{offset}/replay", response_model=DeadLetter)
 async def replay(topic: Topic, partition: Position, offset: Position, actor: Actor, runtime: RuntimeDep) -> DeadLetter:
-    """Send a dead letter back to its topic (after the cause was fixed); it is applied as if new."""
+    """Apply a dead letter again (after the cause was fixed), as the consumer would have."""
     consumed(runtime, topic)
     record, headers = await find(runtime, topic, partition, offset)
-    kept = {k: v for k, v in headers.items() if not k.startswith("x-")}
-    kept[REPLAY_HEADER] = json.dumps({"partition": partition, "offset": offset})
-    async with record_act(runtime, topic, partition, offset, REPLAYED, actor, ""):
-        await runtime.broker.publish(
-            record.value or b"", physical(topic, runtime.settings.topic_prefix), key=record.key, headers=kept
-        )
+    await _replay(runtime, topic, record, headers, actor)
     return _shown(topic, record, headers, (await actions(runtime, topic)).get((partition, offset)))
+
+
+class Positions(BaseModel):
+    positions: Annotated[list[tuple[Position, Position]], Field(min_length=1, max_length=500)] = Field(
+        description="[partition, offset] of each dead letter to replay."
+    )
+
+
+@router.post("/{topic}/replay", response_model=list[DeadLetter])
+async def replay_many(topic: Topic, body: Positions, actor: Actor, runtime: RuntimeDep) -> list[DeadLetter]:
+    """Replay several dead letters of a topic in order; ones already replayed or discarded are skipped."""
+    consumed(runtime, topic)
+    found = {(r.partition, r.offset): (r, h) for r, h in await ours(runtime, topic, 500)}
+    wanted = [(int(p), int(o)) for p, o in body.positions]
+    missing = [p for p in wanted if p not in found]
+    if missing:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no dead letters at {missing} (or too old)")
+    done = await actions(runtime, topic)
+    for position in wanted:
+        if position not in done:
+            record, headers = found[position]
+            await _replay(runtime, topic, record, headers, actor)
+    done = await actions(runtime, topic)
+    return [_shown(topic, *found[p], done.get(p)) for p in wanted]
 
 
 @router.post("/{topic}/{partition}/{offset}/discard", response_model=DeadLetter)

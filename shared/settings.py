@@ -16,11 +16,17 @@ class KafkaSettings(BaseSettings):
     kafka_username: str = Field(default="", description="SASL principal; empty: PLAINTEXT, no authentication.")
     kafka_password: str = Field(default="", repr=False)
     kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"] | None = Field(
+        default=None, description="Default: SASL_PLAINTEXT with a username, else PLAINTEXT; SASL_SSL needs TLS."
+    )
+    kafka_ssl_cafile: str = Field(default="", description="The CA that signed the broker's TLS certificate.")
 
     @model_validator(mode="after")
     def _password_with_username(self) -> Self:
         if self.kafka_username and not self.kafka_password:
             raise ValueError("KAFKA_PASSWORD must be set with KAFKA_USERNAME")
+        if self.kafka_security_protocol in ("SASL_PLAINTEXT", "SASL_SSL") and not self.kafka_username:
+            raise ValueError(f"KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs KAFKA_USERNAME")
         return self
 
 

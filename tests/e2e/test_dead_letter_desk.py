@@ -1,5 +1,5 @@
 """A person works the dead letters of a running service: lists them with the reason, discards one with a
-reason, replays another to its topic (it is read again: here it fails again and lands once more)."""
+reason, replays another through the consumer (it is applied again: here it fails again and lands once more)."""
 
 import asyncio
 import json

@@ -35,12 +35,12 @@ KUBERNETES_VERSION = "1.32.0"  # the oldest Kubernetes the manifests are meant f
 CRD_SCHEMAS = ("strimzi.json", "cloudnative-pg.json")
 DAY_MS = 86_400_000
 KAFKA_READ_OR_WRITE = {"Read", "Write", "Describe"}  # no user creates, deletes or alters: the operators do
-# Settings the manifests set that the services do not read yet (SASL/TLS towards Strimzi's listener).
+# The Kafka settings the manifests set (SASL over TLS towards Strimzi's listener).
 KAFKA_SECURITY_ENV = {
     "KAFKA_SECURITY_PROTOCOL",
     "KAFKA_SASL_MECHANISM",
-    "KAFKA_SASL_USERNAME",
-    "KAFKA_SASL_PASSWORD",
+    "KAFKA_USERNAME",
+    "KAFKA_PASSWORD",
     "KAFKA_SSL_CAFILE",
 }
 CNPG_ENV = {"CNPG_USER", "CNPG_PASSWORD", "CNPG_HOST", "CNPG_PORT", "CNPG_DBNAME"}  # DATABASE_URL's parts
@@ -292,9 +292,9 @@ def test_a_service_reaches_its_own_database_and_kafka_user(overlay: str, service
         assert {secret_of(env[name])[0] for name in CNPG_ENV} == {f"{cluster['metadata']['name']}-app"}
         assert env["DATABASE_URL"]["value"].startswith("postgresql+asyncpg://$(CNPG_USER):$(CNPG_PASSWORD)@")
     [main] = deployment["spec"]["template"]["spec"]["containers"]
-    user = of_kind(docs, "KafkaUser")[env_of(main)["KAFKA_SASL_USERNAME"]["value"]]
+    user = of_kind(docs, "KafkaUser")[env_of(main)["KAFKA_USERNAME"]["value"]]
     assert user["metadata"]["name"] == f"gendan-{service}"
-    assert secret_of(env_of(main)["KAFKA_SASL_PASSWORD"]) == (user["metadata"]["name"], "password")
+    assert secret_of(env_of(main)["KAFKA_PASSWORD"]) == (user["metadata"]["name"], "password")
     policy = of_kind(docs, "NetworkPolicy")[cluster["metadata"]["name"]]
     clients = policy["spec"]["ingress"][0]["from"][0]["podSelector"]["matchLabels"]
     assert clients.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
@@ -338,6 +338,5 @@ def test_the_environment_is_what_the_settings_read(overlay: str) -> None:
         assert names <= known, f"{service} reads none of {sorted(names - known)}"
 
 
-@pytest.mark.xfail(strict=True, reason="the services do not read Kafka SASL/TLS settings yet; when they do, drop this")
 def test_the_services_read_the_kafka_credentials() -> None:
     assert env_names(ServiceSettings) >= KAFKA_SECURITY_ENV
