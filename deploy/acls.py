@@ -6,9 +6,9 @@ partners (simulators, all partners in one process). What each may read and in wh
 is read off the subscriptions the process itself registers on a broker (services/*/consumers.py
 through shared.consumer, deploy/simulators); what each may write follows from shared/topics.py:
 
-- a service writes its own topic, the dead-letter topic of each topic it consumes, and (to replay a
-  dead letter from its dead-letter desk) the topic it consumes; it reads what it consumes and
-  those dead-letter topics (the desk lists them);
+- a service writes its own topic and the dead-letter topic of each topic it consumes (a replayed dead
+  letter is applied in the service, not written back); it reads what it consumes and those
+  dead-letter topics (the desk lists them);
 - a partner writes its own topic and nothing else; the simulators write every partner topic;
 - `admin` (a super user on the local broker) provisions topics, credentials and these rules.
 
@@ -68,7 +68,6 @@ def service_acls(service: str, prefix: str) -> list[Acl]:
     for topic, group in subscribed(broker):
         rules += [Acl(service, "topic", topic, "read"), Acl(service, "group", group, "read")]
         rules += [Acl(service, "topic", dlq(topic), "write"), Acl(service, "topic", dlq(topic), "read")]
-        rules += [Acl(service, "topic", topic, "write")]  # replay from the dead-letter desk
     return rules
 
 
