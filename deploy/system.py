@@ -1,6 +1,7 @@
 """The whole system as processes: four services and the simulated partners, each its own process."""
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -9,13 +10,14 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
 from deploy import acls
+from deploy.dev_issuer import DevIssuer
 from shared.broker import delete_topics
 from shared.db import asyncpg_dsn
 from shared.settings import KafkaSettings
@@ -56,6 +58,32 @@ class System:
     ports: dict[str, int] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     logs: dict[str, IO[bytes]] = field(default_factory=dict)
+    auth: bool = False  # the services check bearer tokens from a development issuer of this system's own
+    issuer: DevIssuer | None = None
+
+    def __post_init__(self) -> None:
+        if self.auth and self.issuer is None:
+            self.issuer = DevIssuer(self.log_dir / f"{self.topic_prefix}issuer")
+
+    def headers(self, subject: str = "test.supervisor", roles: tuple[str, ...] = ("supervisor",)) -> dict[str, str]:
+        """A person's bearer token for this system (nothing where auth is off)."""
+        return self.issuer.headers(subject, roles) if self.issuer else {}
+
+    def client(self, service: str, *, roles: tuple[str, ...] = ("supervisor",), **options: Any) -> httpx.AsyncClient:
+        """An HTTP client of one service that signs in as a person: by default a supervisor named by the
+        request's `X-Actor` header (so who acts stays what the caller says), else `test.supervisor`."""
+        tokens: dict[str, dict[str, str]] = {}
+
+        async def sign(request: httpx.Request) -> None:
+            if self.issuer is None or "Authorization" in request.headers or "X-API-Key" in request.headers:
+                return
+            subject = request.headers.get("X-Actor") or "test.supervisor"
+            if subject not in tokens:
+                tokens[subject] = self.headers(subject, roles)
+            request.headers.update(tokens[subject])
+
+        options.setdefault("timeout", 30)
+        return httpx.AsyncClient(base_url=self.url(service), event_hooks={"request": [sign]}, **options)
 
     def database_url(self, service: str) -> str:
         return make_url(self.postgres).set(database=f"{self.db_prefix}{service}").render_as_string(False)
@@ -110,12 +138,20 @@ class System:
         }
         if name in SERVICES:
             env |= {"DATABASE_URL": self.database_url(name), "HTTP_PORT": str(self.ports[name])}
+            if self.issuer is not None:
+                env |= self.issuer.env
+        if name == "order":  # the order's file reads the others' documents; uploads go to this system's folder
+            others = {s: f"http://127.0.0.1:{self.ports.setdefault(s, self._port(s))}" for s in SERVICES}
+            env |= {"SERVICE_URLS": json.dumps(others), "FILES_URL": (self.log_dir / "files").resolve().as_uri()}
         return env
+
+    def _port(self, service: str) -> int:
+        return free_port(DEFAULT_PORTS[service] if self.default_ports else 0)
 
     def start(self, name: str) -> None:
         """Start one service (or `simulators`) as its own process."""
         if name in SERVICES:
-            self.ports.setdefault(name, free_port(DEFAULT_PORTS[name] if self.default_ports else 0))
+            self.ports.setdefault(name, self._port(name))
         module = f"services.{name}" if name in SERVICES else "deploy.simulators"
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = self.logs.get(name) or open(self.log_dir / f"{self.topic_prefix}{name}.log", "ab")  # noqa: SIM115
