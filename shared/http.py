@@ -7,31 +7,45 @@ import json
 from typing import Annotated, Any
 from urllib.parse import unquote_to_bytes
 
-from fastapi import Header, Request
+from fastapi import Depends, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, StringConstraints
 from sqlalchemy.exc import DBAPIError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.auth import principal_of
 from shared.db import is_transient
 from shared.fields import clean_text, scrub
 from shared.signals import Timing
 
 RETRY_AFTER_SECONDS = 5
 
-Actor = Annotated[
-    str,
-    Header(alias="X-Actor", description="Who is acting (a person's login) until authentication exists."),
-    StringConstraints(min_length=1, max_length=200),
-    AfterValidator(clean_text),
-]
-Submitter = Annotated[
-    str,
-    Header(alias="X-Actor", description="Who submits (a person's login, or the system sending); `api` when not said."),
-    StringConstraints(min_length=1, max_length=200),
-    AfterValidator(clean_text),
-]
+Login = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(clean_text)]
+SAID = "Who acts, where authentication is off (a developer's process); with it, the signed-in person or partner."
+
+
+def _acting(request: Request, said: Annotated[Login | None, Header(alias="X-Actor", description=SAID)] = None) -> str:
+    """Who acts: the signed-in person or partner; where authentication is off, whoever `X-Actor` names."""
+    principal = principal_of(request)
+    if principal.kind != "anonymous":
+        return principal.name
+    if said is None:
+        missing = {"type": "missing", "loc": ("header", "X-Actor"), "msg": "Field required", "input": None}
+        raise RequestValidationError([missing])
+    return said
+
+
+def _submitting(
+    request: Request, said: Annotated[Login | None, Header(alias="X-Actor", description=SAID)] = None
+) -> str:
+    """Who submits: the signed-in caller; where authentication is off, `X-Actor` or `api` when not said."""
+    principal = principal_of(request)
+    return principal.name if principal.kind != "anonymous" else said or "api"
+
+
+Actor = Annotated[str, Depends(_acting)]
+Submitter = Annotated[str, Depends(_submitting)]
 
 
 async def _answer(send: Send, status: int, detail: str) -> None:
