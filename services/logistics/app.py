@@ -2,8 +2,7 @@
 
 from pathlib import Path
 
-from services.logistics import handlers
-from services.logistics.api import router
+from services.logistics import api, claims, documents, handlers, webhooks
 from services.logistics.consumers import SUBSCRIPTIONS
 from services.logistics.settings import LogisticsSettings
 from shared import topics
@@ -15,6 +14,6 @@ SPEC = ServiceSpec(
     settings=LogisticsSettings,
     migrations=Path(__file__).parent / "migrations",
     subscriptions=SUBSCRIPTIONS,
-    routers=[router],
+    routers=[api.router, documents.router, claims.router, webhooks.router],
     rules=handlers.rules,
 )

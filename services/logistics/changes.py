@@ -5,7 +5,7 @@ from datetime import datetime
 
 from sqlmodel import col, select
 
-from services.logistics import domain, settings
+from services.logistics import documents, domain, handlers, settings
 from services.logistics.models import Consignment, Shipment
 from shared.contracts import (
     ASSESSED,
@@ -69,12 +69,18 @@ async def on_order_change_accepted(
     quantity = sum(line.quantity for line in change.lines)
     for shipment in await _shipments(uow, event.order_id, lock=True):
         if shipment.status == domain.ShipmentStatus.PLANNED:
-            _replan(uow, event, shipment, consignment, quantity=quantity, freight=freight or settings.freight())
+            await _replan(uow, event, shipment, consignment, quantity=quantity, freight=freight or settings.freight())
     consignment.quantity, consignment.delivery_date, consignment.change_id = (
         quantity,
         change.delivery_date,
         change.change_id,
     )
+    known = {line["line_no"]: line for line in consignment.lines}
+    consignment.lines = [
+        {**known.get(line.line_no, {}), "line_no": line.line_no, "product": line.product, "sku": line.sku or ""}
+        | {"unit": line.unit, "quantity": line.quantity, "unit_price": str(line.unit_price)}
+        for line in change.lines
+    ]
 
 
 async def on_order_cancelled(event: Event[OrderCancelled], uow: UnitOfWork) -> None:
@@ -83,7 +89,7 @@ async def on_order_cancelled(event: Event[OrderCancelled], uow: UnitOfWork) -> N
     await _cancel(uow, event, consignment, change_id=event.data.change_id, at=event.data.cancelled_at)
 
 
-def _replan(
+async def _replan(
     uow: UnitOfWork,
     event: Event[OrderChangeAccepted],
     shipment: Shipment,
@@ -105,10 +111,17 @@ def _replan(
     )
     if not plan.note:
         return
+    if plan.quantity != shipment.quantity and len(lines := handlers.carried_lines(shipment)) == 1:
+        shipment.lines = handlers.stored({next(iter(lines)): plan.quantity})
     shipment.quantity, shipment.weight_kg = plan.quantity, plan.weight_kg
+    moved = plan.mode != shipment.mode
     shipment.mode, shipment.carrier = plan.mode, domain.carrier_for(plan.mode)
+    if moved:
+        await handlers.replace_legs(uow, shipment, consignment.country)
     changed = ShipmentChanged(shipment_id=shipment.id, change_id=event.data.change_id, note=scrub(plan.note, 500))
     uow.emit(changed, order_id=event.order_id, cause=event.envelope)
+    await uow.session.flush()
+    await documents.refresh(uow, shipment, consignment)
 
 
 async def _cancel(

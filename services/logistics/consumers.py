@@ -9,6 +9,8 @@ from shared.contracts import (
     OrderChangeAccepted,
     OrderChangeRequested,
     OrderExceptionActed,
+    ShipmentHeld,
+    ShipmentReleased,
     WmsEvent,
 )
 from shared.exceptions import on_person_acted
@@ -24,6 +26,10 @@ SUBSCRIPTIONS: list[Subscription] = [
             OrderCancelled: changes.on_order_cancelled,
             OrderExceptionActed: on_person_acted,
         },
+    ),
+    on_events(
+        topics.BILLING_EVENTS,
+        {ShipmentHeld: handlers.on_shipment_held, ShipmentReleased: handlers.on_shipment_released},
     ),
     on_partner(topics.WMS_EVENTS, WmsEvent, handlers.on_wms_event),
     on_partner(topics.CARRIER_TRACKING, CarrierTracking, handlers.on_carrier_tracking),

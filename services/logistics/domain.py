@@ -8,31 +8,20 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
 
+from services.logistics.planning import DEFAULT_TABLE, HOME_COUNTRY, Mode, ModeTable, choose
 from shared.contracts import CarrierException, CarrierStatus
 from shared.findings import Findings
 
-HOME_COUNTRY = "CN"
-EXPRESS_MAX_KG = Decimal(30)
+__all__ = ["HOME_COUNTRY", "Mode"]  # re-exported from planning for the change rules' callers
 
 
-class Mode(StrEnum):
-    EXPRESS = "express"
-    TRUCK = "truck"
-    SEA = "sea"
-    AIR = "air"
+def choose_mode(*, today: date, due: date, country: str, weight_kg: Decimal, table: ModeTable = DEFAULT_TABLE) -> Mode:
+    """Cheapest mode that still makes the due date (see planning.choose): parcels go express, freight by road
+    at home, by sea abroad, late freight by air."""
+    return choose(today=today, due=due, country=country, weight_kg=weight_kg, table=table).mode
 
 
-CARRIERS = {Mode.EXPRESS: "sf-express", Mode.TRUCK: "deppon", Mode.SEA: "cosco", Mode.AIR: "air-china-cargo"}
-
-
-def choose_mode(*, today: date, due: date, country: str, weight_kg: Decimal) -> Mode:
-    """Cheapest mode that still makes the due date: parcels go express, freight by road or sea, late freight by air."""
-    days_left = (due - today).days
-    if weight_kg <= EXPRESS_MAX_KG:
-        return Mode.EXPRESS
-    if country == HOME_COUNTRY:
-        return Mode.TRUCK
-    return Mode.AIR if days_left < 21 else Mode.SEA
+CARRIERS = {mode: spec.carrier for mode, spec in DEFAULT_TABLE.modes.items()}
 
 
 def carrier_for(mode: str) -> str:
@@ -40,9 +29,8 @@ def carrier_for(mode: str) -> str:
     return CARRIERS[Mode(mode)]
 
 
-# Days from handing the goods to the carrier to delivery, door to door, as the carriers quote them. Sea stays
-# under the 21 days `choose_mode` leaves it, so a mode it chooses can still make the date.
-TRANSIT_DAYS = {Mode.EXPRESS: 2, Mode.TRUCK: 3, Mode.AIR: 4, Mode.SEA: 18}
+# Days from handing the goods to the carrier to delivery, door to door, as the carriers quote them.
+TRANSIT_DAYS = {mode: spec.transit_days for mode, spec in DEFAULT_TABLE.modes.items()}
 
 
 def earliest_arrival(mode: str, *, today: date) -> date:
@@ -88,10 +76,10 @@ def ships_on(wms_type: str) -> bool:
     return wms_type == "packed"
 
 
-def needs_shipment(planned: int, *, cancelled: bool = False) -> bool:
-    """An order travels as one shipment: a second packing report plans nothing more, and goods packed for a
-    cancelled order stay in the warehouse."""
-    return planned == 0 and not cancelled
+def needs_shipment(left: int, *, cancelled: bool = False) -> bool:
+    """A packed batch becomes a shipment while pieces of the order are left to ship: a packing report of goods
+    already shipped plans nothing more, and goods packed for a cancelled order stay in the warehouse."""
+    return left > 0 and not cancelled
 
 
 def left_warehouse(status: str) -> bool:
@@ -107,6 +95,9 @@ def packed_pieces(reported: int, ordered: int) -> int:
 
 # Statuses in which a shipment is on its way and its carrier should be scanning it.
 MOVING = (ShipmentStatus.PICKED_UP, ShipmentStatus.IN_TRANSIT, ShipmentStatus.CUSTOMS, ShipmentStatus.OUT_FOR_DELIVERY)
+
+# What a leg before the last reports as the shipment's own status; its delivery is a hand-over (in transit).
+EN_ROUTE = (ShipmentStatus.PICKED_UP, ShipmentStatus.IN_TRANSIT, ShipmentStatus.CUSTOMS)
 
 EXCEPTION_KINDS = {
     CarrierException.DELAY: "logistics.carrier_delay",

@@ -1,15 +1,25 @@
 """Logistics service settings."""
 
+from base64 import b64encode
 from decimal import Decimal
 from functools import cache
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
+import yaml
 from pydantic import Field
 
-from services.logistics import domain
+from services.logistics import carriers, domain, planning
 from shared.settings import ServiceSettings
 
 DEFAULT = domain.Freight()
+SEED = Path(__file__).resolve().parents[2] / "deploy" / "seed" / "logistics"
+# Development secrets (Standard Webhooks `whsec_` + base64 of "<carrier>-dev-webhook-<n>"), two per carrier as
+# during a rotation; a later issue refuses defaults in production.
+DEV_SECRETS = {
+    carrier: [f"whsec_{b64encode(f'{carrier}-dev-webhook-{n}'.encode()).decode()}" for n in (1, 2)]
+    for carrier in ("sf-express", "deppon", "cosco", "maersk", "dhl-express", "ups", "air-china-cargo")
+}
 
 
 class LogisticsSettings(ServiceSettings):
@@ -24,6 +34,22 @@ class LogisticsSettings(ServiceSettings):
     kg_per_piece: Decimal = Field(
         default=DEFAULT.kg_per_piece, gt=0, description="Estimated weight of a piece, for changes before packing."
     )
+    modes_file: Path = Field(default=SEED / "modes.yaml", description="The mode cost and transit-time table.")
+    carrier_codes_dir: Path = Field(
+        default=SEED / "carriers", description="One YAML file per carrier mapping its status codes."
+    )
+    consolidate_packing: bool = Field(
+        default=False,
+        description="True: a packed batch joins the order's shipment still waiting to leave instead of planning "
+        "another (one shipment per order while nothing has left).",
+    )
+    webhook_secrets: dict[str, list[str]] = Field(
+        default_factory=lambda: {k: list(v) for k, v in DEV_SECRETS.items()},
+        description="Per carrier, the webhook signing secrets accepted (two during a rotation), `whsec_...`.",
+    )
+    webhook_tolerance_seconds: int = Field(
+        default=300, gt=0, le=3600, description="How old (or early) a signed webhook timestamp may be."
+    )
 
     @property
     def freight(self) -> domain.Freight:
@@ -32,6 +58,60 @@ class LogisticsSettings(ServiceSettings):
 
 
 @cache
+def settings() -> LogisticsSettings:
+    """The settings of this process, read from the environment once (handlers receive no settings)."""
+    return LogisticsSettings()
+
+
 def freight() -> domain.Freight:
-    """The freight of this process, read from the environment once (handlers receive no settings)."""
-    return LogisticsSettings().freight
+    """The freight of this process."""
+    return settings().freight
+
+
+@cache
+def mode_table() -> planning.ModeTable:
+    """The mode table of this process, from its YAML file."""
+    return load_mode_table(settings().modes_file)
+
+
+@cache
+def code_maps() -> dict[str, carriers.CodeMap]:
+    """Every carrier's status-code map of this process, from its YAML files."""
+    return load_code_maps(settings().carrier_codes_dir)
+
+
+def code_map(carrier: str) -> carriers.CodeMap:
+    """One carrier's code map (Gendan's own status names only, for a carrier without a file)."""
+    return code_maps().get(carrier) or carriers.unmapped(carrier)
+
+
+def load_mode_table(path: Path) -> planning.ModeTable:
+    """A mode table from YAML (see deploy/seed/logistics/modes.yaml)."""
+    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    modes = {}
+    for name, m in data["modes"].items():
+        legs = tuple(
+            planning.LegSpec(planning.Mode(leg["mode"]), leg["carrier"], leg["origin"], leg["destination"], leg["days"])
+            for leg in m.get("legs", ())
+        )
+        modes[planning.Mode(name)] = planning.ModeSpec(
+            carrier=m["carrier"],
+            transit_days=int(m["transit_days"]),
+            per_kg=Decimal(str(m["per_kg"])),
+            minimum=Decimal(str(m.get("minimum", 0))),
+            kg_per_m3=int(m.get("kg_per_m3", 167)),
+            max_kg=Decimal(str(m["max_kg"])) if m.get("max_kg") is not None else None,
+            domestic=bool(m.get("domestic", True)),
+            export=bool(m.get("export", True)),
+            legs=legs,
+        )
+    return planning.ModeTable(modes, int(data.get("buffer_days", 3)))
+
+
+def load_code_maps(folder: Path) -> dict[str, carriers.CodeMap]:
+    """Every carrier's code map in a folder of YAML files."""
+    maps = {}
+    for path in sorted(folder.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        maps[data["carrier"]] = carriers.code_map(data["carrier"], data)
+    return maps

@@ -2,7 +2,7 @@
 
 from shared.kinds.base import HOUR, Cause, Kind, Role, Severity, Stage
 
-LOGISTICS_KINDS = (
+LOGISTICS_KINDS: tuple[Kind, ...] = (
     Kind(
         "logistics.carrier_delay",
         Stage.LOGISTICS,
@@ -82,5 +82,27 @@ LOGISTICS_KINDS = (
         Cause.CARRIER,
         "Check the tracking number or order with the carrier or warehouse; correct and resend it.",
         "A partner message names a shipment or order Gendan does not know, and has waited too long.",
+    ),
+)
+LOGISTICS_KINDS += (
+    Kind(
+        "logistics.short_delivery",
+        Stage.LOGISTICS,
+        Severity.HIGH,
+        Role.LOGISTICS,
+        4 * HOUR,
+        Cause.CARRIER,
+        "Check the proof of delivery with the consignee; open a claim and reship what is missing.",
+        "The proof of delivery counts fewer pieces than the shipment carried.",
+    ),
+    Kind(
+        "logistics.eta_late",
+        Stage.LOGISTICS,
+        Severity.MEDIUM,
+        Role.MERCHANDISER,
+        24 * HOUR,
+        Cause.CARRIER,
+        "Tell the customer the new date, or speed the shipment up (another mode, a direct last mile).",
+        "A shipment's estimated arrival is after the date promised to the customer.",
     ),
 )

@@ -151,8 +151,9 @@ async def planned(
 ) -> Shipment:
     """Order SO1 accepted and packed: its planned shipment."""
     await handle(units, handlers.on_order_accepted, accepted(clock, *quantities, country=country))
-    [planned_event] = await handle(units, handlers.on_wms_event, packed(clock, kg, sum(quantities)))
-    assert planned_event.type == "logistics.shipment_planned"
+    events = await handle(units, handlers.on_wms_event, packed(clock, kg, sum(quantities)))
+    assert types(events)[:2] == ["logistics.shipment_planned", "logistics.shipment_dispatched"]
+    assert set(types(events)[2:]) == {"logistics.document_issued"}
     [shipment] = await shipments(units)
     return shipment
 
@@ -254,8 +255,13 @@ async def test_an_accepted_change_replans_a_planned_shipment_once(units: UnitOfW
     shipment = await planned(units, clock, 4000, country="US")
     soon = TODAY + timedelta(days=10)
     change = change_accepted(clock, 4100, due=soon)
+    async with units() as uow:
+        assert len(await handlers.legs_of(uow, shipment.id)) == 3  # truck to port, sea, last mile
     events = await handle(units, changes.on_order_change_accepted, change)
-    assert types(events) == [CHANGED]
+    assert types(events) == [CHANGED] + ["logistics.document_issued"] * 3  # new carrier and route on the papers
+    async with units() as uow:
+        [leg] = await handlers.legs_of(uow, shipment.id)
+    assert (leg.mode, leg.carrier, leg.tracking_number) == ("air", "air-china-cargo", shipment.tracking_number)
     data = events[0].payload(ShipmentChanged)
     assert (data.shipment_id, data.change_id, data.cancelled, events[0].causation_id) == (
         shipment.id,

@@ -109,7 +109,7 @@ VALID: dict[type[BaseModel], dict[str, Any]] = {
 def _paths(model: type[BaseModel]) -> list[Path]:
     """Every field of a contract, and the fields of its first order line and installment."""
     paths: list[Path] = [(name,) for name in model.model_fields]
-    if "lines" in model.model_fields:
+    if issubclass(model, OrderTerms):
         paths += [("lines", 0, name) for name in OrderLine.model_fields]
         paths += [("payment_terms", "installments", 0, name) for name in Installment.model_fields]
     return paths
