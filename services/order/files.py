@@ -27,6 +27,7 @@ from services.order.domain import STAGES, OrderStatus
 from services.order.models import ChecklistItem, DocumentPublic, Order, OrderDocument, OrderFile
 from shared.contracts import (
     CreditNoteIssued,
+    DocumentIssued,
     Event,
     EventData,
     InvoiceIssued,
@@ -40,6 +41,7 @@ from shared.pdf import PdfDocument, PdfTable, render
 from shared.unit_of_work import UnitOfWork
 
 ORDER_CONFIRMATION = "order_confirmation"
+PDF = "application/pdf"
 UPLOAD = "upload"
 UPLOADABLE = (
     "customer_confirmation",
@@ -119,6 +121,8 @@ class Reference:
     name: str
     href: str | None
     revision: int = 1
+    checksum: str | None = None
+    media_type: str | None = None
 
 
 def reference_of(event: Event[EventData]) -> Reference | None:
@@ -138,6 +142,11 @@ def reference_of(event: Event[EventData]) -> Reference | None:
             return Reference("invoice", data.invoice_number, f"Invoice {data.invoice_number}", None)
         case CreditNoteIssued():
             return Reference("credit_note", data.credit_note_number, f"Credit note {data.credit_note_number}", None)
+        case DocumentIssued():  # logistics' shipping documents, as PDFs it serves
+            href = f"/documents/{data.document_id}"
+            return Reference(
+                data.kind, data.shipment_id, data.filename, href, data.document_version, data.checksum, PDF
+            )
     return None
 
 
@@ -154,6 +163,8 @@ async def file_reference(uow: UnitOfWork, order: Order, event: Event[EventData])
         "name": found.name[:500],
         "source": event.source,
         "href": found.href,
+        "checksum": found.checksum,
+        "media_type": found.media_type,
         "filed_at": event.occurred_at,
         "filed_by": event.source,
         "event_id": str(event.envelope.id),
@@ -248,7 +259,7 @@ async def check(uow: UnitOfWork, order: Order) -> list[ChecklistItem]:
 
 
 def public(document: OrderDocument) -> DocumentPublic:
-    held = document.storage_key is not None or document.kind == ORDER_CONFIRMATION
+    held = document.storage_key is not None or document.kind == ORDER_CONFIRMATION or document.href is not None
     return DocumentPublic(
         **document.model_dump(exclude={"id", "order_id", "storage_key", "event_id"}),
         download=f"/orders/{document.order_id}/documents/{document.id}/file" if held else None,
