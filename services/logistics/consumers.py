@@ -1,6 +1,6 @@
 """Logistics service subscriptions."""
 
-from services.logistics import changes, handlers
+from services.logistics import changes, handlers, remedies
 from shared import topics
 from shared.contracts import (
     CarrierTracking,
@@ -9,6 +9,7 @@ from shared.contracts import (
     OrderChangeAccepted,
     OrderChangeRequested,
     OrderExceptionActed,
+    OrderRemedyRequested,
     ShipmentHeld,
     ShipmentReleased,
     WmsEvent,
@@ -25,6 +26,7 @@ SUBSCRIPTIONS: list[Subscription] = [
             OrderChangeAccepted: changes.on_order_change_accepted,
             OrderCancelled: changes.on_order_cancelled,
             OrderExceptionActed: on_person_acted,
+            OrderRemedyRequested: remedies.on_remedy_requested,
         },
     ),
     on_events(

@@ -12,7 +12,7 @@ import pytest
 from pypdf import PdfReader
 from sqlmodel import col, select
 
-from services.logistics import handlers
+from services.logistics import handlers, remedies
 from services.logistics.models import CarrierScan, Shipment, ShipmentLeg, ShippingDocument
 from services.logistics.settings import LogisticsSettings
 from shared.clock import FixedClock
@@ -24,7 +24,9 @@ from shared.contracts import (
     Event,
     ExceptionRaised,
     OrderAccepted,
+    OrderRemedyRequested,
     OrderTerms,
+    Remedy,
     ShipmentDelivered,
     ShipmentLine,
     ShipmentPlanned,
@@ -350,3 +352,41 @@ async def test_documents_get_a_new_version_only_when_their_content_changes(
         ("packing_list", 2),
     ]
     assert stored[2].checksum != stored[3].checksum and stored[2].content.startswith(b"%PDF")
+
+
+async def test_a_replacement_for_a_complaint_is_a_reshipment_of_the_order(
+    units: UnitOfWorkFactory, clock: FixedClock
+) -> None:
+    await handle(units, handlers.on_order_accepted, accepted(clock))
+    await handle(units, handlers.on_wms_event, packed(clock, 1000, "100"))
+    [delivered] = await shipments(units)
+    await handle(units, handlers.on_carrier_tracking, scan(delivered, CarrierStatus.DELIVERED, clock.now()))
+    request = OrderRemedyRequested(
+        complaint_id="CP1",
+        remedy=Remedy.REPLACEMENT,
+        service="logistics",
+        category="quality",
+        line_no=1,
+        quantity=12,
+        shipment_id=delivered.id,
+    )
+    events = await handle(
+        units, remedies.on_remedy_requested, Event.new(request, source="order", order_id="SO1", clock=clock)
+    )
+    [planned] = only(events, PLANNED)
+    assert planned.payload(ShipmentPlanned).reshipment_of == delivered.id
+    assert planned.payload(ShipmentPlanned).lines == [ShipmentLine(line_no=1, quantity=12)]
+    [done] = only(events, "logistics.remedy_done")
+    assert done.data == {
+        "complaint_id": "CP1",
+        "remedy": "replacement",
+        "reference": planned.data["shipment_id"],
+        "note": "",
+    }
+    credit = request.model_copy(update={"remedy": Remedy.CREDIT_NOTE, "service": "billing"})
+    assert (
+        await handle(
+            units, remedies.on_remedy_requested, Event.new(credit, source="order", order_id="SO1", clock=clock)
+        )
+        == []
+    )
