@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from services.production import handlers
+from services.production import handlers, masters
 from services.production.api import router
 from services.production.consumers import SUBSCRIPTIONS
 from services.production.settings import ProductionSettings
@@ -17,4 +17,5 @@ SPEC = ServiceSpec(
     subscriptions=SUBSCRIPTIONS,
     routers=[router],
     rules=handlers.rules,
+    on_start=[masters.seed],
 )

@@ -7,8 +7,8 @@ from functools import partial
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from services.production import domain, settings
-from services.production.handlers import open_work_order, order_ready
+from services.production import domain, masters, plans, settings
+from services.production.handlers import WATCHED, open_work_order, order_ready
 from services.production.models import WorkOrder
 from shared.contracts import (
     ASSESSED,
@@ -24,7 +24,7 @@ from shared.contracts import (
     WorkOrderCancelled,
     WorkOrderChanged,
 )
-from shared.exceptions import resolve_exception
+from shared.exceptions import resolve_exceptions
 from shared.fields import scrub
 from shared.unit_of_work import UnitOfWork
 
@@ -37,7 +37,10 @@ async def on_order_review_requested(
     """Answer the review with the date each line could be complete at the earliest, given the plant's load;
     nothing is kept, the order may still be refused or amended."""
     order, plant = event.data, plant or settings.plant()
-    demands = [domain.Demand(line.line_no, line.quantity, line.make_or_buy) for line in order.lines]
+    products = await masters.find(uow, order.lines)
+    demands = [
+        domain.demand(line.line_no, line.quantity, line.make_or_buy, products.get(line.line_no)) for line in order.lines
+    ]
     earliest = domain.earliest_completions(demands, load=await _load(uow), today=uow.clock.now().date(), plant=plant)
     lines = [
         LineFeasibility(
@@ -59,9 +62,13 @@ async def on_order_change_requested(
     """Tell the merchandiser what a change would cost production before anyone decides; nothing changes yet.
     An order production does not know yet is answered too (nothing made, nothing stranded)."""
     change, plant = event.data, plant or settings.plant()
+    products = await masters.find(uow, change.lines)
     assessment = domain.assess_change(
         await _work_orders(uow, event.order_id),
-        [domain.Demand(line.line_no, line.quantity, line.make_or_buy) for line in change.lines],
+        [
+            domain.demand(line.line_no, line.quantity, line.make_or_buy, products.get(line.line_no))
+            for line in change.lines
+        ],
         change.cancelled_lines,
         delivery_date=change.delivery_date,
         load=await _load(uow),
@@ -94,10 +101,10 @@ async def on_order_change_accepted(event: Event[OrderChangeAccepted], uow: UnitO
             if work_order.id in plan.cancel:
                 await _cancel(uow, emit, work_order, change.change_id)
             elif work_order.status in domain.OPEN:
-                _adjust(emit, work_order, change, quantity=plan.resize or work_order.quantity)
+                await _adjust(uow, emit, work_order, change, quantity=plan.resize or work_order.quantity)
         if plan.add and not any(w.change_id == change.change_id for w in on_line):
             work_orders.append(
-                open_work_order(
+                await open_work_order(
                     uow,
                     event,
                     line,
@@ -105,6 +112,7 @@ async def on_order_change_accepted(event: Event[OrderChangeAccepted], uow: UnitO
                     delivery_date=change.delivery_date,
                     planned_from=change.delivery_date,
                     change_id=change.change_id,
+                    final_inspection=any(w.final_inspection for w in work_orders),
                 )
             )
     cancelled = set(change.cancelled_lines)
@@ -123,8 +131,11 @@ async def on_order_cancelled(event: Event[OrderCancelled], uow: UnitOfWork) -> N
             await _cancel(uow, emit, work_order, event.data.change_id)
 
 
-def _adjust(emit: Emit, work_order: WorkOrder, change: OrderChangeAccepted, *, quantity: int) -> None:
-    """An open work order resized, replanned when the change moved the delivery date; announced if it moved."""
+async def _adjust(
+    uow: UnitOfWork, emit: Emit, work_order: WorkOrder, change: OrderChangeAccepted, *, quantity: int
+) -> None:
+    """An open work order resized, replanned when the change moved the delivery date; announced if it moved,
+    with its milestones planned again."""
     planned = domain.replanned(work_order.planned_completion, work_order.delivery_date, change.delivery_date)
     line = next(line for line in change.lines if line.line_no == work_order.line_no)
     work_order.unit_price, work_order.delivery_date = line.unit_price, change.delivery_date
@@ -140,6 +151,7 @@ def _adjust(emit: Emit, work_order: WorkOrder, change: OrderChangeAccepted, *, q
             change_id=change.change_id,
         )
     )
+    await plans.replan(uow, work_order)
 
 
 async def _cancel(uow: UnitOfWork, emit: Emit, work_order: WorkOrder, change_id: str) -> None:
@@ -152,10 +164,17 @@ async def _cancel(uow: UnitOfWork, emit: Emit, work_order: WorkOrder, change_id:
         change_id=change_id,
     )
     emit(cancelled)
-    await resolve_exception(
+    await resolve_exceptions(
         uow,
-        kind_name="production.no_mes_report",
+        kinds=("production.no_mes_report", "production.started_unreleased", *WATCHED),
         subject_type="work_order",
+        subject_id=work_order.id,
+        reason="work order cancelled",
+    )
+    await resolve_exceptions(
+        uow,
+        kinds=("production.material_shortage",),
+        subject_type="purchase_order" if work_order.kind == "buy" else "work_order",
         subject_id=work_order.id,
         reason="work order cancelled",
     )

@@ -1,6 +1,6 @@
 """Production service subscriptions."""
 
-from services.production import changes, handlers
+from services.production import changes, handlers, purchasing
 from shared import topics
 from shared.contracts import (
     MesEvent,
@@ -10,6 +10,7 @@ from shared.contracts import (
     OrderChangeRequested,
     OrderExceptionActed,
     OrderReviewRequested,
+    SupplierEvent,
 )
 from shared.exceptions import on_person_acted
 from shared.subscriptions import Subscription, on_events, on_partner
@@ -27,4 +28,5 @@ SUBSCRIPTIONS: list[Subscription] = [
         },
     ),
     on_partner(topics.MES_EVENTS, MesEvent, handlers.on_mes_event),
+    on_partner(topics.SUPPLIER_EVENTS, SupplierEvent, purchasing.on_supplier_event),
 ]

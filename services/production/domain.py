@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Protocol
+from typing import Literal, Protocol
 
 from shared.fields import LATEST
 from shared.findings import Findings
@@ -17,13 +17,67 @@ SHIPPING_BUFFER = timedelta(days=5)
 
 class WorkOrderStatus(StrEnum):
     PLANNED = "planned"
-    STARTED = "started"
+    STARTED = "started"  # make: the MES started it; buy: the supplier confirmed it
+    AWAITING_QC = "awaiting_qc"  # made or received; waits for the final or incoming inspection
     COMPLETED = "completed"
     CANCELLED = "cancelled"
 
 
-OPEN = (WorkOrderStatus.PLANNED, WorkOrderStatus.STARTED)
+OPEN = (WorkOrderStatus.PLANNED, WorkOrderStatus.STARTED, WorkOrderStatus.AWAITING_QC)
 """Work orders the plant still has to finish: the load, and what a change or cancellation can still stop."""
+UNDER_WAY = (WorkOrderStatus.STARTED, WorkOrderStatus.AWAITING_QC)
+"""Work in progress: started (or confirmed by the supplier), perhaps made and waiting for inspection."""
+
+
+class Refused(ValueError):
+    """A person's request that the work order's state does not allow (answered 409)."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The early-warning thresholds (settings), as the handlers and watch rules apply them."""
+
+    delay_tolerance_days: int = 1
+    scrap_threshold: float = 0.05
+    risk_min_hours: float = 1.0
+    rework_days: int = 2
+    shipping_buffer: timedelta = SHIPPING_BUFFER
+
+
+class ProductFacts(Protocol):
+    """What planning reads of a product master entry."""
+
+    sku: str
+    make_or_buy: str
+    supplier: str
+    material_lead_days: int
+    sample_required: bool
+    sample_days: int
+    pre_production_required: bool
+    pre_production_days: int
+    qc_days: int
+    operations: list[str]
+    daily_capacity: int
+
+
+def make_or_buy(line_kind: str, product: ProductFacts | None) -> Literal["make", "buy"]:
+    """A line the order says is bought is bought; otherwise the product master decides (made when unknown)."""
+    return "buy" if line_kind == "buy" or (product is not None and product.make_or_buy == "buy") else "make"
+
+
+def after_production(final_inspection: bool, final_passed: bool) -> WorkOrderStatus:
+    """Where a work order the MES completed (or a received purchase) goes: complete, unless an inspection
+    still has to pass."""
+    return WorkOrderStatus.AWAITING_QC if final_inspection and not final_passed else WorkOrderStatus.COMPLETED
+
+
+def finished(quantity_by_operation: Sequence[tuple[str, int]], routing: Sequence[str]) -> int:
+    """Finished good pieces: the last operation of the routing's count (the last reported one without a
+    routing); none before it reports."""
+    counts = dict(quantity_by_operation)
+    if routing:
+        return counts.get(routing[-1], 0)
+    return quantity_by_operation[-1][1] if quantity_by_operation else 0
 
 
 def planned_completion(delivery_date: date, buffer: timedelta = SHIPPING_BUFFER) -> date:
@@ -85,6 +139,19 @@ class Demand:
     line_no: int
     quantity: int
     kind: str = "make"
+    lead_days: int | None = None  # from the product master; None: the plant's lead time for the kind
+
+
+def demand(line_no: int, quantity: int, line_kind: str, product: ProductFacts | None) -> Demand:
+    """A line's demand as the product master knows it: bought or made, and the days before its first piece
+    (material, the customer's approvals, QC; a bought line's supplier lead time and incoming QC)."""
+    kind = make_or_buy(line_kind, product)
+    if product is None:
+        return Demand(line_no, quantity, kind)
+    gates = (product.sample_days if product.sample_required else 0) + (
+        product.pre_production_days if product.pre_production_required and kind == "make" else 0
+    )
+    return Demand(line_no, quantity, kind, product.material_lead_days + gates * (kind == "make") + product.qc_days)
 
 
 def earliest_completions(demands: Sequence[Demand], *, load: int, today: date, plant: Plant) -> dict[int, date]:
@@ -95,7 +162,8 @@ def earliest_completions(demands: Sequence[Demand], *, load: int, today: date, p
     for demand in demands:
         queued += demand.quantity
         days = min(math.ceil(queued / plant.daily_capacity), horizon)
-        dates[demand.line_no] = min(today + plant.lead(demand.kind) + timedelta(days=days), LATEST)
+        lead = plant.lead(demand.kind) if demand.lead_days is None else timedelta(days=demand.lead_days)
+        dates[demand.line_no] = min(today + lead + timedelta(days=days), LATEST)
     return dates
 
 
@@ -154,7 +222,7 @@ def _stranded(work_orders: Iterable[WorkOrderFacts], reduced_by: int, share: Dec
     for w in work_orders:
         if reduced_by <= 0:
             break
-        if w.kind == "buy" and w.status == WorkOrderStatus.STARTED:
+        if w.kind == "buy" and w.status in UNDER_WAY:
             pieces = min(reduced_by, w.quantity)
             stranded += pieces * w.unit_price * share
             reduced_by -= pieces
@@ -189,14 +257,14 @@ def assess_change(
             continue
         line_made = _made(line)
         made += line_made
-        in_progress += sum(w.quantity for w in line if w.status == WorkOrderStatus.STARTED)
+        in_progress += sum(w.quantity for w in line if w.status in UNDER_WAY)
         stranded += _stranded(line, committed - quantity, plant.material_share)
         if quantity == 0 and line_made:
             problems.append(f"line {line_no} is already made ({line_made} pieces) and cannot be cancelled")
         elif quantity < line_made:
             problems.append(f"line {line_no} cannot go below the {line_made} pieces already made")
     more = [
-        Demand(d.line_no, d.quantity - _committed(by_line.get(d.line_no, [])), d.kind)
+        Demand(d.line_no, d.quantity - _committed(by_line.get(d.line_no, [])), d.kind, d.lead_days)
         for d in proposed
         if d.quantity > _committed(by_line.get(d.line_no, []))
     ]

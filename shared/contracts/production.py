@@ -32,6 +32,14 @@ class ProductionOrderCreated(EventData):
     quantity: Quantity
     kind: Literal["make", "buy"]
     planned_completion: BusinessDate
+    operations: Annotated[list[Name], Field(max_length=50)] = Field(
+        default_factory=list, description="The routing: the operations the MES reports, in order."
+    )
+    released: bool = Field(
+        default=True,
+        description="False: production waits for the customer's sample / pre-production approval;"
+        " production.work_order_released follows it.",
+    )
 
 
 class ProductionStarted(EventData):
@@ -117,14 +125,105 @@ class MilestonesChanged(EventData):
     milestones: Annotated[list[Milestone], Field(min_length=1, max_length=20)]
 
 
-class MesEvent(PartnerMessage):
-    """Production progress from the factory's MES on `mes.events`."""
+Gate = Literal["sample", "pre_production"]
+InspectionStage = Literal["incoming", "in_process", "final"]
+QualityDecision = Literal["rework", "scrap", "concession"]
 
-    type: Literal["started", "operation_reported", "machine_down", "completed"]
+
+class PurchaseOrderCreated(EventData):
+    """A purchase order for a bought line, sent to its supplier (who answers on `supplier.events`)."""
+
+    event_type: ClassVar[str] = "production.purchase_order_created"
+    purchase_order_id: Ref
+    line_no: LineNo
+    product: Name
+    sku: Ref | None = None
+    quantity: Quantity
+    supplier: Name
+    needed_by: BusinessDate = Field(description="The date the goods must be received and inspected.")
+
+
+class WorkOrderReleased(EventData):
+    """Every approval a work order waits for is given: the MES may start it."""
+
+    event_type: ClassVar[str] = "production.work_order_released"
+    work_order_id: Ref
+
+
+class GateDecided(EventData):
+    """The customer approved or rejected a sample or the pre-production sample."""
+
+    event_type: ClassVar[str] = "production.gate_decided"
+    work_order_id: Ref
+    gate: Gate
+    approved: bool
+    comments: OptionalText = ""
+    evidence: Annotated[list[Ref], Field(max_length=20)] = Field(
+        default_factory=list, description="References of photos, reports or mails behind the decision."
+    )
+    by: Name
+
+
+class InspectionRecorded(EventData):
+    """An inspection (incoming, in-process or final) with its result."""
+
+    event_type: ClassVar[str] = "production.inspection_recorded"
+    work_order_id: Ref
+    inspection_id: Ref
+    stage: InspectionStage
+    passed: bool
+    inspected_quantity: Count = 0
+    defect_quantity: Count = 0
+    note: OptionalText = ""
+
+
+class QualityDecided(EventData):
+    """What is done with a failed inspection's goods: reworked, scrapped or accepted by concession."""
+
+    event_type: ClassVar[str] = "production.quality_decided"
+    work_order_id: Ref
+    inspection_id: Ref
+    decision: QualityDecision
+    by: Name
+
+
+class ProgressReported(EventData):
+    """MES progress on one operation, rolled up to the work order and the order line."""
+
+    event_type: ClassVar[str] = "production.progress_reported"
+    work_order_id: Ref
+    line_no: LineNo
+    operation: OptionalText = ""
+    good_quantity: Count = Field(description="Good pieces of this operation so far.")
+    scrap_quantity: Count = Field(description="Scrapped pieces of this operation so far.")
+    line_good_quantity: BigCount = Field(description="Finished good pieces of the order line so far.")
+    line_scrap_quantity: BigCount = Field(description="Scrapped pieces of the order line so far.")
+
+
+class MesEvent(PartnerMessage):
+    """Production progress from the factory's MES on `mes.events`.
+
+    `operation_reported` carries the operation's totals so far (a later report replaces an earlier one;
+    one older than the last applied changes nothing); `machine_down` / `machine_up` name the machine or
+    line in `operation`."""
+
+    type: Literal["started", "operation_reported", "machine_down", "machine_up", "completed"]
     work_order_id: Ref
     operation: OptionalText = ""
     good_quantity: Count = 0
     scrap_quantity: Count = 0
+    reason: OptionalText = Field(default="", description="Why a machine is down, in the MES's words.")
+
+
+class SupplierEvent(PartnerMessage):
+    """A supplier's answer to a purchase order on `supplier.events` (or `POST /supplier-events`)."""
+
+    type: Literal["confirmed", "shipped", "received", "inspected"]
+    purchase_order_id: Ref
+    confirmed_date: BusinessDate | None = Field(default=None, description="confirmed: the date the supplier promises.")
+    quantity: Count = Field(default=0, description="shipped / received: pieces; inspected: pieces accepted.")
+    passed: bool | None = Field(default=None, description="inspected: the incoming inspection's result.")
+    note: OptionalText = ""
 
 
 PRODUCTION_EVENTS: tuple[type[EventData], ...] = (
@@ -136,4 +235,10 @@ PRODUCTION_EVENTS: tuple[type[EventData], ...] = (
     WorkOrderChanged,
     WorkOrderCancelled,
     MilestonesChanged,
+    PurchaseOrderCreated,
+    WorkOrderReleased,
+    GateDecided,
+    InspectionRecorded,
+    QualityDecided,
+    ProgressReported,
 )
