@@ -35,10 +35,18 @@ from shared.contracts import (
     FinancePayment,
     MesEvent,
     PartnerMessage,
+    SupplierEvent,
     WmsEvent,
     exception_id,
 )
-from shared.examples import INVOICE_NUMBER, OCCURRED_AT, ORDER_ID, SHIPMENT_ID, TRACKING_NUMBER, WORK_ORDER_ID
+from shared.examples import (
+    INVOICE_NUMBER,
+    OCCURRED_AT,
+    ORDER_ID,
+    SHIPMENT_ID,
+    TRACKING_NUMBER,
+    WORK_ORDER_ID,
+)
 from shared.examples import billing as billing_examples
 from shared.examples import logistics as logistics_examples
 from shared.examples import production as production_examples
@@ -53,6 +61,7 @@ KAFKA_BINDING = "0.4.0"
 PARTNER_CONTRACTS: dict[str, type[PartnerMessage]] = {
     topics.ERP_ORDERS: ErpOrder,
     topics.MES_EVENTS: MesEvent,
+    topics.SUPPLIER_EVENTS: SupplierEvent,
     topics.WMS_EVENTS: WmsEvent,
     topics.CARRIER_TRACKING: CarrierTracking,
     topics.FINANCE_PAYMENTS: FinancePayment,
@@ -139,6 +148,29 @@ PAYLOAD_EXAMPLES: dict[str, dict[str, Any]] = {
         "change_id": "CR5A1B2C3D4E5F6A71",
         "reason": "Customer's project stopped (letter of 2027-02-14).",
         "cancelled_at": "2027-02-15T09:00:00+08:00",
+    },
+    "order.remedy_requested": {
+        "complaint_id": "CP7E2A1B9C3D5F4E60",
+        "remedy": "replacement",
+        "service": "logistics",
+        "category": "damage",
+        "line_no": 1,
+        "quantity": 12,
+        "shipment_id": SHIPMENT_ID,
+        "note": "12 gearboxes arrived with cracked housings; photos in the complaint.",
+    },
+    **{
+        f"{service}.remedy_done": {
+            "complaint_id": "CP7E2A1B9C3D5F4E60",
+            "remedy": remedy,
+            "reference": reference,
+            "note": "",
+        }
+        for service, remedy, reference in (
+            ("logistics", "replacement", "SH9A8B7C6D5E4F3A21"),
+            ("production", "rework", WORK_ORDER_ID),
+            ("billing", "credit_note", "CN-SO4C0F2A9B1D3E5F70-2"),
+        )
     },
     "production.feasibility_assessed": {
         "order_version": 1,
