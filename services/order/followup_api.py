@@ -23,6 +23,7 @@ from services.order.models import (
     TaskTemplate,
 )
 from services.order.settings import OrderSettings
+from shared import tables
 from shared.errors import Invalid, NotFound
 from shared.fields import Name, OptionalText, Text
 from shared.http import Actor
@@ -498,5 +499,4 @@ async def post_reviews_xlsx(
     customer: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     found = await _period(runtime, start, end, customer)
-    media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(post_review.as_xlsx([r.review for r in found]), media_type=media)
+    return Response(post_review.as_xlsx([r.review for r in found]), media_type=tables.XLSX)

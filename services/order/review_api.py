@@ -10,6 +10,7 @@ from sqlmodel import SQLModel, col, select
 
 from services.order import changes, domain, masters, review
 from services.order.models import ChangeRequest, Clarification, Department, Order, OrderVersion, Review
+from shared import tables
 from shared.contracts import LineNo, OrderLine, OrderTerms
 from shared.errors import NotFound
 from shared.fields import LongText, OptionalText, Ref, Text, Timestamp
@@ -346,11 +347,11 @@ async def _import(
     request: Request, runtime: Runtime, model: type[masters.ProductIn] | type[masters.CustomerIn]
 ) -> masters.ImportResult:
     content_type = request.headers.get("content-type", "")
-    if not (content_type.startswith("text/csv") or content_type.startswith(masters.XLSX)):
-        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, f"send text/csv or {masters.XLSX}")
+    if not (content_type.startswith("text/csv") or content_type.startswith(tables.XLSX)):
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, f"send text/csv or {tables.XLSX}")
     try:
-        entries: list[Any] = masters.parse(await request.body(), content_type, model)
-    except masters.BadRows as error:
+        entries: list[Any] = tables.parse(await request.body(), content_type, model)
+    except tables.BadRows as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from error
     return masters.ImportResult(imported=await _run(runtime, lambda uow: masters.upsert(uow, entries)))
 
@@ -359,7 +360,7 @@ IMPORT_BODY = {
     "requestBody": {
         "content": {
             "text/csv": {"schema": {"type": "string"}},
-            masters.XLSX: {"schema": {"type": "string", "format": "binary"}},
+            tables.XLSX: {"schema": {"type": "string", "format": "binary"}},
         }
     }
 }

@@ -27,6 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.order import kpis, milestones, tracking
 from services.order.domain import OrderStatus
 from services.order.models import BoardEntry, Order, TimelineEntry, TrackingPage, TrackingRow
+from shared import tables
 from shared.kinds import Severity
 from shared.service import Runtime, RuntimeDep
 
@@ -356,9 +357,6 @@ async def export_csv(
     return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers=_attachment("csv", today))
 
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
 @router.get("/tracking/export.xlsx", response_class=StreamingResponse)
 async def export_xlsx(
     runtime: RuntimeDep, found: FiltersDep, sort: SortDep = Sort.CREATED_AT, order: OrderDep = "desc"
@@ -372,7 +370,7 @@ async def export_xlsx(
         await asyncio.to_thread(_append, sheet, rows)
     file = tempfile.SpooledTemporaryFile(max_size=16 << 20)  # noqa: SIM115 (closed by _chunks)
     await asyncio.to_thread(book.save, file)
-    return StreamingResponse(_chunks(file), media_type=XLSX, headers=_attachment("xlsx", today))
+    return StreamingResponse(_chunks(file), media_type=tables.XLSX, headers=_attachment("xlsx", today))
 
 
 # --- KPIs -------------------------------------------------------------------------------------------

@@ -1,18 +1,16 @@
 """Production's product master: make or buy, lead times, routing and daily capacity per product. Managed over
 HTTP and loaded from `production/products.csv` under MASTER_SEED when the service starts."""
 
-import csv
-import io
 import logging
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, or_, select
 
 from services.production.models import ProductRouting
+from shared import tables
 from shared.contracts import OrderLine
 from shared.fields import Name, Ref
 from shared.service import Runtime
@@ -20,7 +18,7 @@ from shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger("gendan.production.masters")
 
-SEED_FILE = Path("production") / "products.csv"
+SEED_FILE = "production/products"  # .csv or .xlsx in the MASTER_SEED folder
 Days = Annotated[int, Field(ge=0, le=365)]
 
 
@@ -63,21 +61,6 @@ class ProductRoutingPublic(ProductRoutingIn):
     pass
 
 
-def parse_csv(content: bytes) -> list[ProductRoutingIn]:
-    """The rows of a UTF-8 CSV with a header row, each validated; every bad row is reported at once."""
-    entries, problems = [], []
-    reader = csv.DictReader(io.StringIO(content.decode("utf-8-sig"), newline=""))
-    for number, row in enumerate(reader, start=2):
-        values = {k.strip(): v for k, v in row.items() if isinstance(k, str) and k.strip() and v not in (None, "")}
-        try:
-            entries.append(ProductRoutingIn.model_validate(values))
-        except ValidationError as error:
-            problems.append(f"row {number}: {error.errors()[0]['loc']}: {error.errors()[0]['msg']}")
-    if problems:
-        raise ValueError("; ".join(problems[:20]))
-    return entries
-
-
 async def upsert(uow: UnitOfWork, entries: Sequence[ProductRoutingIn]) -> int:
     """Write entries, replacing those with the same SKU, in one statement."""
     rows = [{**e.model_dump(), "updated_at": uow.clock.now()} for e in entries]
@@ -100,12 +83,10 @@ async def find(uow: UnitOfWork, lines: Sequence[OrderLine]) -> dict[int, Product
 
 
 async def seed(runtime: Runtime) -> None:
-    """At start, before serving: load production/products.csv from MASTER_SEED, if there is one."""
+    """At start, before serving: load production/products.csv (or .xlsx) from MASTER_SEED, if there is one."""
     folder = getattr(runtime.settings, "master_seed", "")
-    path = Path(folder) / SEED_FILE
-    if not folder or not path.exists():
-        return
-    entries = parse_csv(path.read_bytes())
-    async with runtime.units() as uow:
-        count = await upsert(uow, entries)
-    log.info("loaded %d products from %s", count, path)
+    if found := tables.seed_file(folder, SEED_FILE):
+        entries = tables.parse(*found, ProductRoutingIn)
+        async with runtime.units() as uow:
+            count = await upsert(uow, entries)
+        log.info("loaded %d products from %s", count, folder)

@@ -6,6 +6,7 @@ from typing import Any
 from deploy.system import SEED
 from services.order import masters, review
 from services.order.models import Order
+from shared import tables
 from shared.contracts import Event, LineFeasibility, OrderTerms, ProductionFeasibilityAssessed
 from shared.unit_of_work import UnitOfWorkFactory
 
@@ -13,7 +14,7 @@ from shared.unit_of_work import UnitOfWorkFactory
 async def seed_masters(units: UnitOfWorkFactory) -> None:
     """The products and customers the demo and the tests order (deploy/seed)."""
     for name, model in (("products", masters.ProductIn), ("customers", masters.CustomerIn)):
-        entries: list[Any] = masters.parse((SEED / f"{name}.csv").read_bytes(), "text/csv", model)
+        entries: list[Any] = tables.parse((SEED / f"{name}.csv").read_bytes(), "text/csv", model)
         async with units() as uow:
             await masters.upsert(uow, entries)
 

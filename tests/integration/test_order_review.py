@@ -21,6 +21,7 @@ from services.order.models import (
     Review,
 )
 from services.order.settings import OrderSettings
+from shared import tables
 from shared.clock import FixedClock
 from shared.contracts import (
     ASSESSED,
@@ -387,8 +388,8 @@ async def test_a_change_nobody_assesses_in_time_is_an_exception(units: UnitOfWor
 
 def test_master_files_report_every_bad_row_at_once() -> None:
     csv_body = b"sku,name,list_price,currency,lead_time_days\nA-1,Alpha,1.00,USD,3\nB-2,,x,ZZZ,3\n"
-    with pytest.raises(masters.BadRows) as bad:
-        masters.parse(csv_body, "text/csv", masters.ProductIn)
+    with pytest.raises(tables.BadRows) as bad:
+        tables.parse(csv_body, "text/csv", masters.ProductIn)
     assert str(bad.value).startswith("row 3: name:") and "list_price" in str(bad.value) and "currency" in str(bad.value)
     book = Workbook()
     sheet = book.active
@@ -397,16 +398,16 @@ def test_master_files_report_every_bad_row_at_once() -> None:
     sheet.append(["Delta GmbH", 50000, "EUR"])
     data = io.BytesIO()
     book.save(data)
-    [entry] = masters.parse(data.getvalue(), masters.XLSX, masters.CustomerIn)
+    [entry] = tables.parse(data.getvalue(), tables.XLSX, masters.CustomerIn)
     assert (entry.name, entry.credit_limit, entry.currency) == ("Delta GmbH", Decimal("50000.00"), "EUR")
-    with pytest.raises(masters.BadRows, match="not a readable .xlsx"):
-        masters.parse(b"PK\x03\x04 not really", masters.XLSX, masters.CustomerIn)
+    with pytest.raises(tables.BadRows, match="not a readable .xlsx"):
+        tables.parse(b"PK\x03\x04 not really", tables.XLSX, masters.CustomerIn)
 
 
 @pytest.mark.parametrize("body", [b"\r0", b'sku,name\n"unclosed,x\n', b"\xff\xfe", b"sku,name\r\nA,\x00B\r\n"])
 def test_a_damaged_csv_is_a_clear_refusal(body: bytes) -> None:
-    with pytest.raises(masters.BadRows):
-        masters.parse(body, "text/csv", masters.ProductIn)
+    with pytest.raises(tables.BadRows):
+        tables.parse(body, "text/csv", masters.ProductIn)
 
 
 async def test_masters_are_written_in_one_statement_and_replaced_by_key(units: UnitOfWorkFactory) -> None:

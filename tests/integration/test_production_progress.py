@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from services.production import changes, domain, handlers, masters, purchasing, quality
 from services.production.models import MilestoneRow, WorkOrder
 from services.production.settings import ProductionSettings
+from shared import tables
 from shared.clock import FixedClock
 from shared.contracts import (
     Envelope,
@@ -168,12 +169,12 @@ async def test_a_line_due_before_its_lead_time_is_planned_from_today_and_compres
 
 
 async def test_the_product_master_seed_file_loads() -> None:
-    entries = masters.parse_csv((SEED / "production" / "products.csv").read_bytes())
+    entries = tables.parse((SEED / "production" / "products.csv").read_bytes(), tables.CSV, masters.ProductRoutingIn)
     by_sku = {e.sku: e for e in entries}
     assert by_sku["MT-7"].make_or_buy == "buy" and by_sku["GX-200"].operations[0] == "casting"
     assert not any(e.sample_required for e in entries if e.sku in ("GX-100", "GX-200"))  # the demo's flow
     with pytest.raises(ValueError, match="row 2"):
-        masters.parse_csv(b"sku,name,daily_capacity\nX,x,0\n")
+        tables.parse(b"sku,name,daily_capacity\nX,x,0\n", tables.CSV, masters.ProductRoutingIn)
 
 
 # --- MES progress -----------------------------------------------------------------------

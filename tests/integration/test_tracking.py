@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from services.order import handlers, tracking_api
 from services.order.models import BoardEntry, Order, TimelineEntry
-from shared import http
+from shared import http, tables
 from shared.clock import FixedClock
 from shared.contracts import (
     Event,
@@ -367,7 +367,7 @@ async def test_exports_carry_the_same_rows_as_the_table(units: UnitOfWorkFactory
     assert exported[0]["promised_date"] == shown[0]["promised_date"] and exported[0]["worst_severity"] == ""
 
     answer = await api.get("/tracking/export.xlsx", params=params)
-    assert answer.status_code == 200 and answer.headers["content-type"] == tracking_api.XLSX
+    assert answer.status_code == 200 and answer.headers["content-type"] == tables.XLSX
     sheet = load_workbook(io.BytesIO(answer.content), read_only=True)["tracking"]
     [header, *cells] = list(sheet.iter_rows(values_only=True))
     assert list(header) == tracking_api.COLUMNS
