@@ -30,6 +30,7 @@ from shared.contracts import (
     OrderAccepted,
     OrderLine,
     OrderTerms,
+    SupplierEvent,
     WmsEvent,
 )
 from shared.errors import Unpublishable
@@ -90,6 +91,14 @@ VALID: dict[type[BaseModel], dict[str, Any]] = {
         "operation": "drilling",
         "good_quantity": 9,
         "scrap_quantity": 1,
+    },
+    SupplierEvent: {
+        **PARTNER,
+        "type": "inspected",
+        "purchase_order_id": "PO1",
+        "quantity": 40,
+        "passed": True,
+        "note": "3 cartons re-labelled",
     },
     WmsEvent: {**PARTNER, "type": "packed", "order_id": "SO1", "quantity": 10, "packages": 2, "weight_kg": "40.5"},
     CarrierTracking: {
