@@ -1,6 +1,6 @@
 """Production service subscriptions."""
 
-from services.production import changes, handlers, purchasing
+from services.production import changes, handlers, purchasing, remedies
 from shared import topics
 from shared.contracts import (
     MesEvent,
@@ -9,6 +9,7 @@ from shared.contracts import (
     OrderChangeAccepted,
     OrderChangeRequested,
     OrderExceptionActed,
+    OrderRemedyRequested,
     OrderReviewRequested,
     SupplierEvent,
 )
@@ -25,6 +26,7 @@ SUBSCRIPTIONS: list[Subscription] = [
             OrderChangeAccepted: changes.on_order_change_accepted,
             OrderCancelled: changes.on_order_cancelled,
             OrderExceptionActed: on_person_acted,
+            OrderRemedyRequested: remedies.on_remedy_requested,
         },
     ),
     on_partner(topics.MES_EVENTS, MesEvent, handlers.on_mes_event),

@@ -301,3 +301,12 @@ def change_line(work_orders: Sequence[WorkOrderFacts], quantity: int) -> LineCha
     if rest <= 0:
         return LineChange(cancel=tuple(w.id for w in open_orders))
     return LineChange(resize=rest if rest != first.quantity else None, cancel=tuple(w.id for w in others))
+
+
+COMPLAINT_PREFIX = "CP"  # the order service's complaint ids
+
+
+def is_rework(cause: str) -> bool:
+    """A work order opened to put a customer's complaint right (named by the complaint, as one a change grew is
+    named by the change)."""
+    return cause.startswith(COMPLAINT_PREFIX)

@@ -9,6 +9,7 @@ from services.production import domain, masters, plans, schedule, settings
 from services.production.models import MilestoneRow, OperationProgress, ProductRouting, WorkOrder
 from services.production.settings import ProductionSettings
 from shared.contracts import (
+    REMEDIED,
     Event,
     MesEvent,
     MilestoneName,
@@ -20,6 +21,7 @@ from shared.contracts import (
     ProductionStarted,
     ProgressReported,
     PurchaseOrderCreated,
+    Remedy,
 )
 from shared.exceptions import raise_exception, resolve_exception, resolve_exceptions
 from shared.ids import new_id
@@ -327,8 +329,12 @@ async def complete(
                 "scrap": work_order.scrap_quantity,
             },
         )
-    if domain.order_ready(w.status for w in siblings):
-        emit(order_ready(siblings))
+    if domain.is_rework(work_order.change_id):  # a complaint's rework: answered; the order is not readied again
+        emit(REMEDIED["production"](complaint_id=work_order.change_id, remedy=Remedy.REWORK, reference=work_order.id))
+    else:
+        ordered = [w for w in siblings if not domain.is_rework(w.change_id)]
+        if domain.order_ready(w.status for w in ordered):
+            emit(order_ready(ordered))
 
 
 def order_ready(work_orders: list[WorkOrder]) -> ProductionOrderReady:
