@@ -6,14 +6,15 @@ from decimal import Decimal
 from sqlalchemy import func
 from sqlmodel import select
 
-from services.billing import domain
-from services.billing.handlers import (
+from services.billing import documents, domain, settings
+from services.billing.invoicing import open_invoice
+from services.billing.ledger import (
     billed,
     locked_account,
-    open_invoice,
     order_invoices,
     receivables_changed,
     refund_owed,
+    release_if_paid,
     settle,
 )
 from services.billing.models import Account, CreditNote, Invoice
@@ -32,16 +33,27 @@ async def on_order_change_accepted(event: Event[OrderChangeAccepted], uow: UnitO
     if change.order_version <= account.order_version or account.cancelled_at is not None:
         return
     account.order_version, account.total_amount = change.order_version, change.total_amount
+    account.lines = [
+        line.model_dump(mode="json", include={"line_no", "product", "quantity", "unit_price"}) for line in change.lines
+    ]
     terms, invoices = PaymentTerms.model_validate(account.terms), await order_invoices(account.order_id, uow)
     reason = scrub(f"order changed to version {change.order_version} ({change.change_id})", 500)
     moved = False
-    for n, (installment, target) in enumerate(domain.installment_amounts(terms, change.total_amount)):
+    smallest = domain.unit(account.currency)
+    for n, (installment, target) in enumerate(domain.installment_amounts(terms, change.total_amount, smallest)):
         if not (on_installment := [i for i in invoices if i.installment == n]):
             continue  # not due yet: invoiced on the new total when it is
-        plan = domain.adjust(target, [billed(i) for i in on_installment])
+        if installment.trigger in domain.PER_SHIPMENT and not _all_parts(account, on_installment):
+            # invoiced shipment by shipment and not all shipped: later parts follow the new prices; only what
+            # was invoiced beyond the new target is credited
+            plan = domain.adjust(
+                min(target, sum((billed(i).net for i in on_installment), Decimal(0))),
+                [billed(i) for i in on_installment],
+            )
+        else:
+            plan = domain.adjust(target, [billed(i) for i in on_installment])
         if plan.supplement > 0:
-            number = domain.supplementary_number(account.order_id, n, len(on_installment) + 1)
-            await open_invoice(account, n, installment, plan.supplement, uow, number=number, change_id=change.change_id)
+            await open_invoice(account, n, installment, plan.supplement, uow, change_id=change.change_id)
         for number, amount in plan.credits:
             credited = next(i for i in on_installment if i.number == number)
             await _credit(credited, amount, change.change_id, reason, account, uow)
@@ -50,7 +62,15 @@ async def on_order_change_accepted(event: Event[OrderChangeAccepted], uow: UnitO
         moved = moved or plan.supplement > 0 or bool(plan.credits)
     if moved:
         receivables_changed(account, uow)
+    await release_if_paid(account, uow)
     await settle(account, uow)
+
+
+def _all_parts(account: Account, invoices: list[Invoice]) -> bool:
+    """Every line of the order is invoiced by these per-shipment invoices (or the goods are all delivered)."""
+    parts = domain.invoiced_quantities(i.lines for i in invoices if not i.change_id)
+    lines = [domain.Priced(int(x["line_no"]), "", int(x["quantity"]), Decimal(0)) for x in account.lines]
+    return account.delivered_at is not None or domain.fully_invoiced(lines, parts)
 
 
 async def on_order_cancelled(event: Event[OrderCancelled], uow: UnitOfWork) -> None:
@@ -77,7 +97,9 @@ async def _credit(
 ) -> None:
     """Issue a credit note taking `amount` off an invoice; one no longer owing anything is no longer overdue."""
     count = select(func.count()).select_from(CreditNote).where(CreditNote.order_id == account.order_id)
-    number = domain.credit_note_number(account.order_id, (await uow.session.exec(count)).one() + 1)
+    part = str((await uow.session.exec(count)).one() + 1)
+    scheme = settings.current().credit_note_number_scheme
+    number = await documents.next_number(uow, documents.CREDIT_NOTE, scheme, order_id=account.order_id, part=part)
     note = CreditNote(
         id=number,
         number=number,
@@ -92,6 +114,8 @@ async def _credit(
     uow.session.add(note)
     invoice.credited_amount += amount
     invoice.status = domain.invoice_status(invoice.amount, invoice.paid_amount, invoice.credited_amount)
+    pdf = documents.credit_note_pdf(account, note, invoice)
+    checksum = documents.keep(uow, documents.CREDIT_NOTE, number, account.order_id, pdf)
     issued = CreditNoteIssued(
         credit_note_id=note.id,
         credit_note_number=number,
@@ -99,6 +123,7 @@ async def _credit(
         amount=amount,
         currency=invoice.currency,
         reason=reason,
+        pdf_checksum=checksum,
     )
     uow.emit(issued, order_id=account.order_id, correlation_id=account.correlation_id)
     if invoice.status not in domain.UNPAID:

@@ -9,6 +9,8 @@ from shared.contracts import (
     OrderChangeAccepted,
     OrderExceptionActed,
     ShipmentDelivered,
+    ShipmentDispatched,
+    ShipmentPlanned,
 )
 from shared.exceptions import on_person_acted
 from shared.subscriptions import Subscription, on_events, on_partner
@@ -23,6 +25,13 @@ SUBSCRIPTIONS: list[Subscription] = [
             OrderExceptionActed: on_person_acted,
         },
     ),
-    on_events(topics.LOGISTICS_EVENTS, {ShipmentDelivered: handlers.on_shipment_delivered}),
+    on_events(
+        topics.LOGISTICS_EVENTS,
+        {
+            ShipmentPlanned: handlers.on_shipment_planned,
+            ShipmentDispatched: handlers.on_shipment_dispatched,
+            ShipmentDelivered: handlers.on_shipment_delivered,
+        },
+    ),
     on_partner(topics.FINANCE_PAYMENTS, FinancePayment, handlers.on_finance_payment),
 ]

@@ -274,7 +274,8 @@ async def test_a_cancelled_order_nothing_was_paid_for_is_settled_quietly_and_no_
 ) -> None:
     await handle(units, handlers.on_order_accepted, accepted(clock))  # deposit due today
     clock.advance(timedelta(days=1))
-    assert [e.payload(ExceptionRaised).kind for e in await watch(units, RULES)] == ["billing.payment_overdue"]
+    raised = [e for e in await watch(units, RULES) if e.type == RAISED]
+    assert [e.payload(ExceptionRaised).kind for e in raised] == ["billing.payment_overdue"]
 
     events = await handle(units, changes.on_order_cancelled, cancelled(clock))
     assert types(events) == [CREDITED, RESOLVED, RECEIVABLES]
@@ -316,7 +317,7 @@ async def test_receivables_follow_the_customers_invoices_payments_and_credit_not
         await handlers.on_finance_payment(payment(clock, "p2", "INV-SO1-1", "61.75"), uow)
         await handlers.on_finance_payment(payment(clock, "p3", "INV-SO2-1-2", "33.35"), uow)
     staged = (await outbox(units))[before:]
-    assert types(staged) == [RECEIVED, SETTLED, RECEIVED, RECEIVABLES]
+    assert types(staged) == [RECEIVED, RECEIVED, RECEIVABLES]  # SO1 is paid, but not delivered: not settled
     assert receivables(staged[-1]) == ("SO2", "ACME Industrial", "USD", "30.75", "30.75")
 
     app = FastAPI()

@@ -32,13 +32,15 @@ from tests.integration.journal import handle, outbox, record, types, watch
 
 pytestmark = pytest.mark.integration
 SERVICE = "billing"
-RULES = handlers.rules(BillingSettings(unmatched_payment_hours=1))
+# reminders from the day after the due date, when the overdue exception is raised too
+RULES = handlers.rules(BillingSettings(unmatched_payment_hours=1, reminder_days=[1], overdue_exception_level=1))
 ON_ACCEPTANCE = {"installments": [{"trigger": "acceptance", "percent": "100", "net_days": 10}]}
 ON_DELIVERY = {"installments": [{"trigger": "delivery", "percent": "100", "net_days": 30}]}
 TOTAL = "135.85"  # 11 x 12.35
 ISSUED, RECEIVED, SETTLED = "billing.invoice_issued", "billing.payment_received", "billing.order_settled"
 RECEIVABLES = "billing.receivables_changed"  # the customer's open receivables, after every invoice and payment
 RAISED, RESOLVED = "billing.exception_raised", "billing.exception_resolved"
+REMINDED = "billing.reminder_sent"
 UNMATCHED, MISMATCH = "billing.unmatched_payment", "billing.currency_mismatch"
 M = TypeVar("M")
 
@@ -109,7 +111,13 @@ async def test_a_payment_before_its_invoice_is_kept_and_applied_when_it_is_issue
     assert await watch(units, RULES) == []  # not yet an exception
     events = await handle(units, handlers.on_shipment_delivered, delivered(clock))
     assert types(events) == [ISSUED, RECEIVED, SETTLED, RECEIVABLES]
-    assert events[1].data == {"payment_id": "p1", "invoice_number": "INV-SO1-1", "amount": TOTAL, "match": "exact"}
+    assert events[1].data == {
+        "payment_id": "p1",
+        "invoice_number": "INV-SO1-1",
+        "amount": TOTAL,
+        "match": "exact",
+        "credit_kept": "0.00",
+    }
     assert events[1].occurred_at == early.occurred_at  # when the money came
     applied = await row(units, Payment, "p1")
     assert (applied.status, applied.problem, applied.order_id, applied.applied_by) == ("applied", None, "SO1", "system")
@@ -139,6 +147,7 @@ async def test_a_payment_naming_no_issued_invoice_is_an_exception_after_the_limi
     units: UnitOfWorkFactory, clock: FixedClock
 ) -> None:
     await handle(units, handlers.on_order_accepted, accepted(clock, ON_ACCEPTANCE))
+    assert await handle(units, handlers.on_shipment_delivered, delivered(clock)) == []  # settles once paid
     assert await handle(units, handlers.on_finance_payment, payment(clock, "p1", "INV-TYPO-1")) == []
     clock.advance(timedelta(minutes=59))
     assert await watch(units, RULES) == []
@@ -207,6 +216,7 @@ async def test_a_mismatched_payment_a_person_applies_to_an_invoice_in_its_curren
 ) -> None:
     await handle(units, handlers.on_order_accepted, accepted(clock, ON_ACCEPTANCE, "SO1", "USD"))
     await handle(units, handlers.on_order_accepted, accepted(clock, ON_ACCEPTANCE, "SO2", "EUR"))
+    await handle(units, handlers.on_shipment_delivered, delivered(clock, "SO2"))
     await handle(units, handlers.on_finance_payment, payment(clock, "p1", "INV-SO1-1", currency="EUR"))
 
     events = await apply_by_person(units, "p1", "INV-SO2-1")  # the customer named the wrong invoice
@@ -229,13 +239,17 @@ async def test_an_unmatched_payment_whose_invoice_comes_in_another_currency_is_a
     assert not (await record(units, of_payment(UNMATCHED, "p1"))).open
 
 
-async def test_an_overpayment_raises_overpayment(units: UnitOfWorkFactory, clock: FixedClock) -> None:
+async def test_an_overpayment_is_kept_as_credit_and_pays_the_customers_next_invoice(
+    units: UnitOfWorkFactory, clock: FixedClock
+) -> None:
     await handle(units, handlers.on_order_accepted, accepted(clock, ON_ACCEPTANCE))
+    await handle(units, handlers.on_shipment_delivered, delivered(clock))
     partly = payment(clock, "p1", "INV-SO1-1", "100.00")
     assert types(await handle(units, handlers.on_finance_payment, partly)) == [RECEIVED, RECEIVABLES]
     events = await handle(units, handlers.on_finance_payment, payment(clock, "p2", "INV-SO1-1", "50.00"))
     assert types(events) == [RECEIVED, RAISED, SETTLED, RECEIVABLES]
-    assert events[0].data["match"] == "over"
+    received = events[0].data
+    assert (received["match"], received["amount"], received["credit_kept"]) == ("over", "35.85", "14.15")
     data = events[1].payload(ExceptionRaised)
     assert (data.exception_id, data.kind, data.subject_type, data.severity) == (
         of_invoice("billing.overpayment", "INV-SO1-1"),
@@ -243,20 +257,38 @@ async def test_an_overpayment_raises_overpayment(units: UnitOfWorkFactory, clock
         "invoice",
         "low",
     )
-    assert data.facts == {"invoice": "INV-SO1-1", "overpaid": "14.15", "currency": "USD"}
-    assert data.title == "Invoice INV-SO1-1 overpaid by 14.15 USD"
-    assert (await record(units, of_invoice("billing.overpayment", "INV-SO1-1"))).open
+    assert data.facts == {"invoice": "INV-SO1-1", "overpaid": "14.15", "currency": "USD", "kept_as_credit": True}
+    assert events[3].data["credit_balance"] == "14.15"
+    invoice = await row(units, Invoice, "INV-SO1-1")
+    assert (invoice.paid_amount, invoice.status) == (Decimal(TOTAL), "paid")  # the rest is the customer's credit
+    assert (await row(units, Payment, "p2")).credit_kept == Decimal("14.15")
+
+    events = await handle(units, handlers.on_order_accepted, accepted(clock, ON_ACCEPTANCE, "SO2"))  # next order
+    assert types(events) == [ISSUED, "billing.credit_applied", RESOLVED, RECEIVABLES]
+    assert (events[1].data["invoice_number"], events[1].data["amount"], events[1].data["balance"]) == (
+        "INV-SO2-1",
+        "14.15",
+        "0.00",
+    )
+    assert events[2].data["reason"] == "credit applied to invoice INV-SO2-1"
+    assert (events[3].data["open_amount"], events[3].data["credit_balance"]) == ("121.70", "0.00")
+    second = await row(units, Invoice, "INV-SO2-1")
+    assert (second.paid_amount, second.status) == (Decimal("14.15"), "partly_paid")
+    assert not (await record(units, of_invoice("billing.overpayment", "INV-SO1-1"))).open
 
 
 async def test_an_overdue_invoice_raises_payment_overdue_until_it_is_paid_in_full(
     units: UnitOfWorkFactory, clock: FixedClock
 ) -> None:
     await handle(units, handlers.on_order_accepted, accepted(clock, ON_ACCEPTANCE))  # due 2027-01-14
+    await handle(units, handlers.on_shipment_delivered, delivered(clock))
     clock.advance(timedelta(days=10, hours=15))
     assert await watch(units, RULES) == []  # due today is not overdue
 
     clock.advance(timedelta(hours=1))
-    [raised] = await watch(units, RULES)
+    raised, reminded, receivables = await watch(units, RULES)  # raised, the customer reminded, overdue now counted
+    assert (reminded.type, reminded.data["level"], receivables.type) == (REMINDED, 1, RECEIVABLES)
+    assert receivables.data["overdue_amount"] == TOTAL
     ident = of_invoice("billing.payment_overdue", "INV-SO1-1")
     data = raised.payload(ExceptionRaised)
     assert (raised.order_id, data.exception_id, data.kind, data.subject_id) == (
@@ -343,6 +375,7 @@ async def test_a_payment_that_raced_its_invoice_is_applied_by_the_rule_not_raise
     units: UnitOfWorkFactory, clock: FixedClock
 ) -> None:
     await handle(units, handlers.on_order_accepted, accepted(clock, ON_ACCEPTANCE))  # issues INV-SO1-1
+    await handle(units, handlers.on_shipment_delivered, delivered(clock))
     async with units() as uow:  # what a payment committed together with its invoice leaves: unmatched
         uow.session.add(
             Payment(
