@@ -9,6 +9,7 @@ same bytes, so a checksum tells whether a regenerated document really changed.
 
 import hashlib
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
@@ -54,20 +55,37 @@ class PdfDocument:
     meta: dict[str, str] = field(default_factory=dict)  # PDF metadata: subject, keywords
 
 
-def _text(value: str, style: ParagraphStyle) -> Paragraph:
-    return Paragraph(escape(value).replace("\n", "<br/>"), style)
+LONGEST_WORD = 24  # ReportLab breaks lines only at spaces and CJK characters: longer runs are broken here
+MAX_LINES = 12  # of a text block (parties, notes); a table cell is one paragraph
+MAX_CHARS = 2000
+
+
+def fit(value: str, *, lines: bool = False) -> str:
+    """Text from partners and people made safe to lay out: no word longer than LONGEST_WORD, bounded length, and
+    in table cells one paragraph (a cell taller than a page cannot be drawn)."""
+    value = value[:MAX_CHARS]
+    kept = value.splitlines()[:MAX_LINES] if lines else [value]
+    flat = [" ".join(line.split()) for line in kept]
+    return "\n".join(re.sub(rf"\S{{{LONGEST_WORD}}}(?=\S)", lambda m: m.group() + " ", line) for line in flat)
+
+
+def _text(value: str, style: ParagraphStyle, *, lines: bool = False) -> Paragraph:
+    return Paragraph(escape(fit(value, lines=lines)).replace("\n", "<br/>"), style)
 
 
 def _table(table: PdfTable) -> list[Flowable]:
     flow: list[Flowable] = [_text(table.title, _HEAD)] if table.title else []
     data = [[_text(c, _CELL) for c in table.columns]] + [[_text(c, _CELL) for c in row] for row in table.rows]
+    width = (A4[0] - 36 * mm) / max(len(table.columns), 1)  # the columns share the page, whatever their text
     style = [
         ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8ecf0")),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
     ]
     style += [("ALIGN", (i, 1), (i, -1), "RIGHT") for i in table.numeric]
-    flow.append(Table(data, style=TableStyle(style), repeatRows=1, hAlign="LEFT"))
+    flow.append(
+        Table(data, colWidths=[width] * len(table.columns), style=TableStyle(style), repeatRows=1, hAlign="LEFT")
+    )
     return flow
 
 
@@ -92,13 +110,16 @@ def render(doc: PdfDocument) -> bytes:
         rows = [[_text(label, _CELL), _text(value, _CELL)] for label, value in doc.fields]
         flow.append(Table(rows, colWidths=[45 * mm, None], hAlign="LEFT"))
     if doc.parties:
-        cells = [[_text(label, _HEAD) for label, _ in doc.parties], [_text(text, _BODY) for _, text in doc.parties]]
+        cells = [
+            [_text(label, _HEAD) for label, _ in doc.parties],
+            [_text(text, _BODY, lines=True) for _, text in doc.parties],
+        ]
         flow.append(Table(cells, hAlign="LEFT"))
     for table in doc.tables:
         flow += _table(table)
     if doc.notes:
         flow.append(Spacer(1, 4 * mm))
-        flow += [_text(note, _BODY) for note in doc.notes]
+        flow += [_text(note, _BODY, lines=True) for note in doc.notes]
 
     def footer(canvas: object, page_doc: object) -> None:
         c = canvas  # reportlab's Canvas; typed loosely, ReportLab ships no type hints

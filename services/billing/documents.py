@@ -1,7 +1,5 @@
 """Invoice and credit note numbers by the configured scheme, and their PDFs (shared/pdf.py), kept as issued."""
 
-import re
-
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 
@@ -13,13 +11,6 @@ from shared import pdf
 from shared.unit_of_work import UnitOfWork
 
 INVOICE, CREDIT_NOTE = "invoice", "credit_note"
-LONGEST_WORD = 16  # ReportLab's tables cannot size a column around a longer unbreakable word
-
-
-def _fit(text: str) -> str:
-    """Text a PDF table can lay out: on one line, words longer than LONGEST_WORD broken with spaces."""
-    flat = " ".join(text.split())  # line breaks of any kind, and spaces the layout does not break at, become spaces
-    return re.sub(rf"[^ ]{{{LONGEST_WORD}}}(?=[^ ])", lambda m: m.group() + " ", flat)
 
 
 async def next_number(uow: UnitOfWork, kind: str, scheme: str, *, order_id: str, part: str) -> str:
@@ -51,11 +42,11 @@ def _terms_text(account: Account) -> str:
 def invoice_pdf(account: Account, invoice: Invoice, settings: BillingSettings) -> bytes:
     """The invoice as a PDF: its lines with the VAT they include, totals, terms and due date."""
     rows = [
-        [str(r["line_no"]), _fit(r["product"]), str(r["quantity"]), r["unit_price"], r["amount"], r["tax"]]
+        [str(r["line_no"]), r["product"], str(r["quantity"]), r["unit_price"], r["amount"], r["tax"]]
         for r in invoice.lines
     ]
     if not rows:  # a supplementary invoice: what a change added to the installment
-        rows = [["", _fit(f"Installment {invoice.installment + 1} ({invoice.change_id or invoice.trigger})"), "", "",
+        rows = [["", f"Installment {invoice.installment + 1} ({invoice.change_id or invoice.trigger})", "", "",
                  str(invoice.amount), str(invoice.tax_amount)]]  # fmt: skip
     net = invoice.amount - invoice.tax_amount
     doc = pdf.PdfDocument(
@@ -63,7 +54,7 @@ def invoice_pdf(account: Account, invoice: Invoice, settings: BillingSettings) -
         number=invoice.number,
         fields=[
             ("Order", account.order_id),
-            ("Customer's order", _fit(account.external_ref) or "-"),
+            ("Customer's order", account.external_ref or "-"),
             ("Issued", invoice.issued_at.date().isoformat()),
             ("Due", invoice.due_date.isoformat()),
             ("Currency", invoice.currency),
@@ -72,8 +63,8 @@ def invoice_pdf(account: Account, invoice: Invoice, settings: BillingSettings) -
             ("Payment terms", _terms_text(account)),
         ],
         parties=[
-            ("Seller", _fit(settings.seller)),
-            ("Bill to", f"{_fit(account.customer)}\n{account.destination_country}"),
+            ("Seller", settings.seller),
+            ("Bill to", f"{account.customer}\n{account.destination_country}"),
         ],
         tables=[
             pdf.PdfTable(
@@ -108,9 +99,9 @@ def credit_note_pdf(account: Account, note: CreditNote, invoice: Invoice) -> byt
             ("Invoice", note.invoice_number),
             ("Issued", note.issued_at.date().isoformat()),
             ("Currency", note.currency),
-            ("Reason", _fit(note.reason)),
+            ("Reason", note.reason),
         ],
-        parties=[("Customer", _fit(account.customer) or "-")],
+        parties=[("Customer", account.customer or "-")],
         tables=[
             pdf.PdfTable(
                 ["", note.currency],

@@ -4,8 +4,6 @@ changed; listed per order and downloaded over HTTP."""
 
 import asyncio
 import logging
-import re
-from dataclasses import replace
 from decimal import Decimal
 from typing import Annotated
 
@@ -27,12 +25,6 @@ TITLES = {
     "customs_declaration": "Customs Declaration 出口报关单",
 }
 SHIPPER = "Gendan Manufacturing Co., Ltd.\nShenzhen, China"
-
-
-def _wrap(text: str, width: int = 24) -> str:
-    """Text from partners and people with a break after every `width` characters of a long word, so table columns
-    can share the page (ReportLab breaks lines only at spaces and CJK characters)."""
-    return re.sub(rf"\S{{{width}}}", lambda m: m.group() + " ", text)
 
 
 def kinds_for(country: str) -> list[str]:
@@ -65,8 +57,8 @@ def describe(kind: str, shipment: Shipment, consignment: Consignment, legs: list
     return PdfDocument(
         title=TITLES[kind],
         number=f"{shipment.id}",
-        fields=[(label, _wrap(value)) for label, value in fields],
-        tables=[replace(t, rows=[[_wrap(cell) for cell in row] for row in t.rows]) for t in tables],
+        fields=fields,
+        tables=tables,
         notes=notes,
         meta={"subject": kind, "keywords": f"{shipment.order_id} {shipment.id}"},
     )

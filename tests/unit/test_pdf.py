@@ -43,3 +43,18 @@ def test_long_tables_flow_onto_more_pages() -> None:
     reader = pypdf.PdfReader(io.BytesIO(data))
     assert len(reader.pages) > 1
     assert "part 199" in text(data)
+
+
+def test_careless_text_still_lays_out() -> None:
+    """Partners' text: a 300-character word, a cell of 500 lines, a party of 50 lines, a huge note."""
+    word = "X" * 300
+    doc = PdfDocument(
+        title="Invoice",
+        number="INV-1",
+        fields=[("Customer's order", word)],
+        parties=[("Bill to", "\n".join(f"line {n}" for n in range(50)))],
+        tables=[PdfTable(["Line", "Product", "Qty"], [["1", "\n".join(["ab"] * 500), word]])],
+        notes=["n" * 50_000],
+    )
+    found = text(render(doc)).replace(" ", "").replace("\n", "")
+    assert "X" * 48 in found and "line11" in found and "line12" not in found
