@@ -75,6 +75,7 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = timestamp(nullable=True)
     failed_at: datetime | None = timestamp(nullable=True)
     failure: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    traceparent: str | None = None  # W3C trace context of the span that emitted it, sent as a Kafka header
 
 
 class InboxMessage(SQLModel, table=True):
@@ -160,3 +161,15 @@ def is_transient(error: BaseException) -> bool:
 def asyncpg_dsn(url: str) -> str:
     """The plain asyncpg DSN of a SQLAlchemy asyncpg URL (for direct asyncpg connections)."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class DeadLetterCount(SQLModel, table=True):
+    """How many messages of a consumed topic this service dead-lettered (the open ones are those not yet
+    replayed or discarded: see DeadLetterAction)."""
+
+    __tablename__ = "dead_letter_counts"
+
+    topic: str = Field(primary_key=True)
+    total: int = Field(sa_column=Column(BigInteger, nullable=False))
+    last_at: datetime = timestamp()
+    last_reason: str = Field(sa_column=Column(Text, nullable=False))

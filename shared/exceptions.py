@@ -26,7 +26,7 @@ from shared.contracts import (
     SubjectType,
     exception_id,
 )
-from shared.db import ExceptionRecord, ParkedMessage
+from shared.db import DeadLetterAction, DeadLetterCount, ExceptionRecord, ParkedMessage
 from shared.fields import scrub
 from shared.kinds import Cause, Severity, kind
 from shared.unit_of_work import UnitOfWork
@@ -186,6 +186,41 @@ def messages_waiting(limit: timedelta) -> Rule:
             )
 
     return messages_waiting
+
+
+def dead_letters_open() -> Rule:
+    """Watch rule: dead letters of a consumed topic not yet replayed or discarded are an operational exception
+    (per topic), resolved once a person has worked every one."""
+
+    async def dead_letters_open(uow: UnitOfWork) -> None:
+        counts = await uow.all(select(DeadLetterCount))
+        if not counts:
+            return
+        worked = select(DeadLetterAction.topic, func.count()).group_by(col(DeadLetterAction.topic))
+        handled = {topic: n for topic, n in (await uow.session.exec(worked)).all()}
+        kind_name = f"{uow.source}.dead_letters_open"
+        for count in counts:
+            waiting = count.total - handled.get(count.topic, 0)
+            if waiting > 0:
+                await raise_exception(
+                    uow,
+                    kind_name=kind_name,
+                    order_id=UNASSIGNED,
+                    subject_id=count.topic,
+                    title=f"{waiting} dead letter(s) of {count.topic} wait for a person to replay or discard them",
+                    facts={"topic": count.topic, "open": waiting, "latest_reason": count.last_reason},
+                    subject_type="message",
+                )
+            else:
+                await resolve_exception(
+                    uow,
+                    kind_name=kind_name,
+                    subject_type="message",
+                    subject_id=count.topic,
+                    reason="every dead letter was worked",
+                )
+
+    return dead_letters_open
 
 
 async def stopped_waiting(uow: UnitOfWork, waits_for: str, reason: str = "") -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from shared import db  # noqa: F401  (the plumbing tables belong to every service's metadata)
+from shared import access, db  # noqa: F401  (the plumbing tables belong to every service's metadata)
 
 MIGRATION_LOCK = 4_815_162_342  # advisory lock: concurrent instances migrate one at a time
 
@@ -156,3 +156,47 @@ def create_dead_letter_actions_table() -> None:
         sa.Column("note", sa.Text, nullable=False),
         sa.UniqueConstraint("topic", "partition", "offset"),
     )
+
+
+def create_trust_tables() -> None:
+    """Partners' API keys, the audit trail, dead letters counted per topic, and the trace context of an
+    outbox event (issue 12): the same in every service."""
+    ts = sa.DateTime(timezone=True)
+    op.create_table(
+        "partner_keys",
+        sa.Column("id", sa.String, primary_key=True),
+        sa.Column("partner", sa.String, nullable=False, index=True),
+        sa.Column("name", sa.String, nullable=False, index=True),
+        sa.Column("key_hash", sa.String, nullable=False),
+        sa.Column("created_at", ts, nullable=False),
+        sa.Column("created_by", sa.String, nullable=False),
+        sa.Column("revoked_at", ts, nullable=True),
+        sa.Column("revoked_by", sa.String, nullable=True),
+        sa.Column("last_used_at", ts, nullable=True),
+    )
+    op.create_table(
+        "audit",
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("at", ts, nullable=False),
+        sa.Column("actor", sa.String, nullable=False, index=True),
+        sa.Column("actor_kind", sa.String, nullable=False),
+        sa.Column("method", sa.String, nullable=False),
+        sa.Column("path", sa.Text, nullable=False),
+        sa.Column("status", sa.Integer, nullable=False),
+        sa.Column("source", sa.String, nullable=False),
+    )
+    op.create_table(
+        "dead_letter_counts",
+        sa.Column("topic", sa.String, primary_key=True),
+        sa.Column("total", sa.BigInteger, nullable=False),
+        sa.Column("last_at", ts, nullable=False),
+        sa.Column("last_reason", sa.Text, nullable=False),
+    )
+    op.add_column("outbox", sa.Column("traceparent", sa.String, nullable=True))
+
+
+def drop_trust_tables() -> None:
+    """Undo `create_trust_tables`."""
+    op.drop_column("outbox", "traceparent")
+    for table in ("dead_letter_counts", "audit", "partner_keys"):
+        op.drop_table(table)

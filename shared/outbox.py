@@ -15,6 +15,7 @@ from sqlalchemy import func, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
+from shared import tracing
 from shared.backoff import Backoff
 from shared.clock import Clock
 from shared.contracts import Envelope
@@ -32,6 +33,14 @@ RELAY_LOCK = 7_310_042  # advisory lock: one relay per database at a time keeps 
 MAX_EVENT_BYTES = 900_000
 
 
+def headers(row: Any) -> dict[str, str]:
+    """The Kafka headers of an outbox event: its content type and event type, and the trace it belongs to."""
+    found = {"content-type": "application/json", "event-type": row.event_type}
+    if row.traceparent:
+        found["traceparent"] = row.traceparent
+    return found
+
+
 def outbox_row(event: Envelope, *, topic: str, clock: Clock) -> dict[str, Any]:
     """The outbox row (column values) that will carry `event` to `topic`, keyed by its order id.
 
@@ -47,6 +56,7 @@ def outbox_row(event: Envelope, *, topic: str, clock: Clock) -> dict[str, Any]:
         "event_type": event.type,
         "payload": payload,
         "created_at": clock.now(),
+        "traceparent": tracing.current_headers().get("traceparent"),
     }
 
 
@@ -105,12 +115,13 @@ class OutboxRelay:
             if not locked:
                 return 0
             query = (
-                sa_select(  # five columns: more than sqlmodel's select is typed for
+                sa_select(  # six columns: more than sqlmodel's select is typed for
                     col(OutboxMessage.id),
                     col(OutboxMessage.topic),
                     col(OutboxMessage.key),
                     col(OutboxMessage.event_type),
                     col(OutboxMessage.payload),
+                    col(OutboxMessage.traceparent),
                 )
                 .where(col(OutboxMessage.sent_at).is_(None), col(OutboxMessage.failed_at).is_(None))
                 .order_by(col(OutboxMessage.id))
@@ -143,7 +154,7 @@ class OutboxRelay:
                         row.payload.encode(),
                         physical(row.topic, self.prefix),
                         key=row.key.encode(),
-                        headers={"content-type": "application/json", "event-type": row.event_type},
+                        headers=headers(row),
                         no_confirm=True,
                     )
                 )

@@ -163,7 +163,7 @@ async def create_for(uow: UnitOfWork, order: Order) -> list[Task]:
             department=template.department,
             anchor=template.anchor,
             offset_days=template.offset_days,
-            due_date=due + timedelta(days=template.offset_days),
+            due_date=max(due + timedelta(days=template.offset_days), now.date()),  # never due before it exists
             created_at=now,
             created_by="system",
         )
@@ -184,7 +184,7 @@ async def follow_plan(uow: UnitOfWork, order: Order) -> None:
     accepted = (order.decided_at or uow.clock.now()).date()
     for task in tasks:
         anchor = anchor_date(task.anchor or "accepted", accepted=accepted, promise=promised(order), plans=plans)
-        task.due_date = anchor + timedelta(days=task.offset_days)
+        task.due_date = max(anchor + timedelta(days=task.offset_days), task.created_at.date())
 
 
 async def finish(uow: UnitOfWork, task: Task, *, by: str, note: str) -> Task:

@@ -6,12 +6,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from faststream.kafka import KafkaBroker
+from sqlalchemy.dialects.postgresql import insert
 
 from shared import signals
 from shared.backoff import Backoff
 from shared.clock import Clock
 from shared.consumer.records import Record, peek_id
 from shared.contracts import REJECTED, MessageRejected
+from shared.db import DeadLetterCount
 from shared.fields import scrub
 from shared.topics import SERVICE_TOPICS, dlq, physical
 from shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -106,3 +108,18 @@ class DeadLetters:
         await self.backoff.until_done(send, log=log, what="dead-letter publish", retry_if=lambda _: True)
         signals.message(self.units.source, record.topic, "dead_lettered")
         log.warning("dead-lettered %s@%s/%s: %s", record.topic, record.partition, record.offset, reason)
+        await self._count(record.topic, reason)
+
+    async def _count(self, topic: str, reason: str) -> None:
+        """One more dead letter of `topic` for people to work (a lost count only delays the board by one)."""
+        now, why = self.clock.now(), scrub(reason, 2000)
+        stmt = insert(DeadLetterCount).values(topic=topic, total=1, last_at=now, last_reason=why)
+        counted = stmt.on_conflict_do_update(
+            index_elements=["topic"],
+            set_={"total": DeadLetterCount.__table__.c.total + 1, "last_at": now, "last_reason": why},  # type: ignore[attr-defined]
+        )
+        try:
+            async with self.units() as uow:
+                await uow.session.exec(counted)
+        except Exception:
+            log.exception("could not count the dead letter of %s", topic)

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy import delete
 from sqlmodel import col
 
-from shared import signals
+from shared import signals, tracing
 from shared.backoff import Backoff
 from shared.consumer.dead_letters import DeadLetters, RejectionHandler
 from shared.consumer.parking import Parking
@@ -158,11 +158,12 @@ class Consumer:
         async with self.units() as uow:
             keys = [(self.group(record.topic), parsed.message_id) for parsed, record in batch]
             fresh = await uow.claim_all(keys)  # one statement for the whole batch's inbox
-            for (parsed, _), key in zip(batch, keys, strict=True):
+            for (parsed, record), key in zip(batch, keys, strict=True):
                 if key in fresh:
                     fresh.discard(key)  # the same message twice in one batch runs once
                     assert parsed.handler is not None
-                    await parsed.handler(parsed.message, uow)
+                    with tracing.span(f"apply {record.topic}", record.headers):
+                        await parsed.handler(parsed.message, uow)
         return uow.released
 
     async def _apply_with_retry(self, parsed: Parsed, body: bytes, record: Record, parked_id: int | None) -> bool:
@@ -211,7 +212,8 @@ class Consumer:
         """Run the handler unless this consumer's inbox shows the message was applied before."""
         if await uow.claim(self.group(record.topic), parsed.message_id):
             assert parsed.handler is not None
-            await parsed.handler(parsed.message, uow)
+            with tracing.span(f"apply {record.topic}", record.headers):
+                await parsed.handler(parsed.message, uow)
 
     async def _replay(self, released: list[str]) -> None:
         for key in released:

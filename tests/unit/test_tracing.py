@@ -1,6 +1,7 @@
 """Trace context travels from an HTTP request into the events it causes and on to their consumers."""
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -55,3 +56,21 @@ async def test_a_request_continues_the_caller_s_trace_and_names_its_route() -> N
     assert answer.json()["inside"].split("-")[1] == "4bf92f3577b34da6a3ce929d0e0e4736"
     [server] = [s for s in EXPORTED.get_finished_spans() if s.kind == trace.SpanKind.SERVER]
     assert server.name == "GET /orders/{order_id}" and server.context.trace_id == int(caller.split("-")[1], 16)
+
+
+def test_an_outbox_row_keeps_the_trace_and_the_relay_sends_it_as_a_header() -> None:
+    from types import SimpleNamespace
+
+    from shared.clock import FixedClock
+    from shared.contracts import Envelope, OrderClosed
+    from shared.outbox import headers, outbox_row
+
+    clock = FixedClock(datetime(2027, 1, 4, tzinfo=UTC))
+    event = Envelope.new(OrderClosed(closed_at=clock.now()), source="order", order_id="SO1", clock=clock)
+    with span("POST /orders/SO1/close"):
+        row = outbox_row(event, topic="order.events", clock=clock)
+    [emitting] = EXPORTED.get_finished_spans()
+    assert row["traceparent"].startswith(f"00-{emitting.context.trace_id:032x}-{emitting.context.span_id:016x}-")
+    sent = headers(SimpleNamespace(event_type=row["event_type"], traceparent=row["traceparent"]))
+    assert sent == {"content-type": "application/json", "event-type": "order.closed", "traceparent": row["traceparent"]}
+    assert "traceparent" not in headers(SimpleNamespace(event_type="order.closed", traceparent=None))
