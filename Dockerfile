@@ -15,6 +15,15 @@
 # the runtime dependencies (no dev extras) plus an empty `gendan` distribution. That
 # layer is rebuilt only when pyproject.toml changes, not on every code edit.
 
+# The console's browser libraries, installed from npm at build time (exact versions from the lock).
+FROM node:20-slim AS console-assets
+WORKDIR /assets
+COPY services/order/console/package.json services/order/console/package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund \
+    && mkdir vendor \
+    && cp node_modules/htmx.org/dist/htmx.min.js node_modules/htmx-ext-sse/dist/sse.min.js \
+          node_modules/chart.js/dist/chart.umd.min.js vendor/
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -32,6 +41,7 @@ RUN pip install . \
 COPY shared/ shared/
 COPY services/ services/
 COPY deploy/ deploy/
+COPY --from=console-assets /assets/vendor/ services/order/console/static/vendor/
 
 # Fail the build, not the container, when a migrations folder is missing; precompile
 # the bytecode as root (the code stays owned by root, read-only for the runtime user).

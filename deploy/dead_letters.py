@@ -7,6 +7,7 @@ python -m deploy.dead_letters discard --url http://127.0.0.1:8002 --as ops.wang 
 
 import argparse
 import json
+import os
 import sys
 
 import httpx
@@ -17,7 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=("list", "replay", "discard"))
     parser.add_argument("--url", required=True, help="the service that consumes the topic")
-    parser.add_argument("--as", dest="actor", default="", help="who acts (required to replay or discard)")
+    parser.add_argument("--as", dest="actor", default="", help="who acts, where the service runs without sign-in")
+    parser.add_argument("--token", default=os.environ.get("GENDAN_TOKEN", ""), help="bearer token (GENDAN_TOKEN)")
     parser.add_argument("topic")
     parser.add_argument("partition", nargs="?", type=int)
     parser.add_argument("offset", nargs="?", type=int)
@@ -25,7 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.reason = " ".join(args.more)
     path = f"/dead-letters/{args.topic}"
-    with httpx.Client(base_url=args.url, timeout=60, headers={"X-Actor": args.actor} if args.actor else {}) as client:
+    headers = {"X-Actor": args.actor} if args.actor else {}
+    if args.token:
+        headers["Authorization"] = f"Bearer {args.token}"
+    with httpx.Client(base_url=args.url, timeout=60, headers=headers) as client:
         if args.command == "list":
             answer = client.get(path)
         elif args.partition is None or args.offset is None:

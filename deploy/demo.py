@@ -13,7 +13,6 @@ import signal
 import time
 from datetime import UTC, date, datetime, timedelta
 
-import httpx
 from aiokafka import AIOKafkaProducer
 
 from deploy.infra import servers
@@ -42,7 +41,7 @@ def sample_order(ref: str) -> dict[str, object]:
 
 async def follow(system: System, ref: str, timeout: float = 120) -> dict[str, object]:
     """Post one order and poll it until closed; returns the final order."""
-    async with httpx.AsyncClient(base_url=system.url("order"), timeout=10) as client:
+    async with system.client("order", timeout=10) as client:
         created = (await client.post("/orders", json=sample_order(ref))).raise_for_status().json()
         print(f"order {created['id']} taken in ({created['status']}): reviewed, then followed to closed")
         seen, deadline = 0, time.monotonic() + timeout
@@ -59,8 +58,8 @@ async def follow(system: System, ref: str, timeout: float = 120) -> dict[str, ob
 
 async def exception_round_trip(system: System, order_id: str, timeout: float = 60) -> None:
     """The carrier reports the delivered goods damaged: the board shows it, a person resolves it."""
-    async with httpx.AsyncClient(timeout=10) as client:
-        [shipment] = (await client.get(system.url("logistics") + "/shipments", params={"order_id": order_id})).json()
+    async with system.client("logistics", timeout=10) as client:
+        [shipment] = (await client.get("/shipments", params={"order_id": order_id})).json()
         scan = CarrierTracking(
             message_id=f"demo-damage-{order_id}",
             occurred_at=datetime.now(UTC),
@@ -108,6 +107,10 @@ async def main(keep_running: bool) -> None:
             order = await follow(system, f"DEMO-{int(time.time())}")
             print(f"order {order['id']} closed: delivered {order['delivered_at']}, paid {order['settled_at']}")
             await exception_round_trip(system, str(order["id"]))
+            print(f"console: {system.url('order')}/console/orders/{order['id']} (development sign-in: /console/login)")
+            if system.issuer is not None:
+                token = system.issuer.token("demo.merchandiser", ["merchandiser"])
+                print(f"API token (merchandiser, 12 h), as `Authorization: Bearer ...`: {token}")
             if keep_running:
                 print("system running; Ctrl-C stops it")
                 with contextlib.suppress(asyncio.CancelledError):

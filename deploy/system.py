@@ -58,7 +58,7 @@ class System:
     ports: dict[str, int] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     logs: dict[str, IO[bytes]] = field(default_factory=dict)
-    auth: bool = False  # the services check bearer tokens from a development issuer of this system's own
+    auth: bool = True  # the services check bearer tokens from a development issuer of this system's own
     issuer: DevIssuer | None = None
 
     def __post_init__(self) -> None:
@@ -143,6 +143,11 @@ class System:
         if name == "order":  # the order's file reads the others' documents; uploads go to this system's folder
             others = {s: f"http://127.0.0.1:{self.ports.setdefault(s, self._port(s))}" for s in SERVICES}
             env |= {"SERVICE_URLS": json.dumps(others), "FILES_URL": (self.log_dir / "files").resolve().as_uri()}
+            if self.issuer is not None:  # the console's development sign-in, and the order service's own token
+                env |= {
+                    "AUTH_DEV_ISSUER": str(self.issuer.folder.resolve()),
+                    "SERVICE_TOKEN": self.issuer.token("svc.order", ["viewer"], ttl_seconds=30 * 86400),
+                }
         return env
 
     def _port(self, service: str) -> int:

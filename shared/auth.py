@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 from urllib.request import url2pathname
 
 import jwt
@@ -45,6 +45,7 @@ PartnerKind = Literal["erp", "mes", "supplier", "wms", "carrier", "finance"]
 PARTNER_KINDS: tuple[str, ...] = ("erp", "mes", "supplier", "wms", "carrier", "finance")
 CHANGERS = frozenset({AccessRole.MERCHANDISER, AccessRole.SUPERVISOR})
 OPEN_PATHS = frozenset({"/health", "/ready", "/metrics", "/asyncapi.json", "/docs", "/openapi.json", "/redoc"})
+SESSION_COOKIE = "gendan_session"  # the console's: the same bearer token, kept HttpOnly by the browser
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 API_KEY_HEADER = "X-API-Key"
 KEY_PREFIX = "gdk"
@@ -218,20 +219,29 @@ class Guard:
     settings: AuthSettings
     lookup: KeyLookup | None = None
     checker: TokenChecker | None = field(default=None)
+    open_prefixes: tuple[str, ...] = ()  # routes with an authentication of their own (signed webhooks, links)
+    sign_in: tuple[str, str] | None = None  # (pages' prefix, sign-in page): a person not signed in is sent there
 
     def __post_init__(self) -> None:
         if self.settings.auth_mode == "oidc" and self.checker is None:
             self.checker = TokenChecker(self.settings)
 
+    def open(self, path: str) -> bool:
+        return path in OPEN_PATHS or path.startswith(self.open_prefixes)
+
     async def __call__(self, request: Request) -> Principal:
         source = request.client.host if request.client else ""
-        if self.settings.auth_mode == "off" or request.url.path in OPEN_PATHS:
+        if self.settings.auth_mode == "off" or self.open(request.url.path):
             request.state.principal = ANONYMOUS
             return ANONYMOUS
         if key := request.headers.get(API_KEY_HEADER):
             principal = await self._partner(key, source)
+        elif "Authorization" not in request.headers and (session := request.cookies.get(SESSION_COOKIE)):
+            if request.method not in SAFE_METHODS and not _same_origin(request):
+                raise HTTPException(status.HTTP_403_FORBIDDEN, "a change from another site's page is refused")
+            principal = await self._person(f"Bearer {session}", source, request)
         else:
-            principal = await self._person(request.headers.get("Authorization", ""), source)
+            principal = await self._person(request.headers.get("Authorization", ""), source, request)
         request.state.principal = principal
         policy = required(request.scope.get("route"), request.method)
         if principal.kind == "partner":
@@ -244,11 +254,29 @@ class Guard:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"{principal.name} may not do this (needs: {wanted})")
         return principal
 
-    async def _person(self, header: str, source: str) -> Principal:
+    async def _person(self, header: str, source: str, request: Request | None = None) -> Principal:
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token or self.checker is None:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "sign in: a bearer token is required", _challenge())
-        return await self.checker.principal(token.strip(), source)
+        try:
+            if scheme.lower() != "bearer" or not token or self.checker is None:
+                raise HTTPException(status.HTTP_401_UNAUTHORIZED, "sign in: a bearer token is required", _challenge())
+            return await self.checker.principal(token.strip(), source)
+        except HTTPException as refused:
+            if refused.status_code == status.HTTP_401_UNAUTHORIZED and request is not None and self._page(request):
+                assert self.sign_in is not None
+                back = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""), safe="")
+                where = {"Location": f"{self.sign_in[1]}?back={back}"}
+                raise HTTPException(status.HTTP_303_SEE_OTHER, "sign in", where) from None
+            raise
+
+    def _page(self, request: Request) -> bool:
+        """A browser asking for a page of the console (not htmx fetching a fragment, not an API client)."""
+        return (
+            self.sign_in is not None
+            and request.method == "GET"
+            and request.url.path.startswith(self.sign_in[0])
+            and "text/html" in request.headers.get("Accept", "")
+            and "HX-Request" not in request.headers
+        )
 
     async def _partner(self, key: str, source: str) -> Principal:
         key_id = key_id_of(key)
@@ -258,6 +286,12 @@ class Guard:
         return Principal(
             name=found.name, kind="partner", partner=found.partner, partner_name=found.partner_name, source=source
         )
+
+
+def _same_origin(request: Request) -> bool:
+    """A browser's change request carries its page's origin: it must be this site (CSRF, with SameSite cookies)."""
+    origin = request.headers.get("Origin") or request.headers.get("Referer") or ""
+    return urlparse(origin).netloc == request.headers.get("Host", "")
 
 
 def principal_of(request: Request) -> Principal:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, sta
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
+from shared import auth
 from shared.broker import kafka_options
 from shared.consumer.records import Record
 from shared.db import DeadLetterAction
@@ -188,7 +189,7 @@ def _number(headers: dict[str, str], name: str, default: int) -> int:
     return int(value) if value.isdigit() else default
 
 
-@router.post("/{topic}/{partition}/{offset}/replay", response_model=DeadLetter)
+@router.post("/{topic}/{partition}/{offset}/replay", response_model=DeadLetter, dependencies=[Depends(auth.allow())])
 async def replay(topic: Topic, partition: Position, offset: Position, actor: Actor, runtime: RuntimeDep) -> DeadLetter:
     """Apply a dead letter again (after the cause was fixed), as the consumer would have."""
     consumed(runtime, topic)
@@ -203,7 +204,7 @@ class Positions(BaseModel):
     )
 
 
-@router.post("/{topic}/replay", response_model=list[DeadLetter])
+@router.post("/{topic}/replay", response_model=list[DeadLetter], dependencies=[Depends(auth.allow())])
 async def replay_many(topic: Topic, body: Positions, actor: Actor, runtime: RuntimeDep) -> list[DeadLetter]:
     """Replay several dead letters of a topic in order; ones already replayed or discarded are skipped."""
     consumed(runtime, topic)
@@ -221,7 +222,7 @@ async def replay_many(topic: Topic, body: Positions, actor: Actor, runtime: Runt
     return [_shown(topic, *found[p], done.get(p)) for p in wanted]
 
 
-@router.post("/{topic}/{partition}/{offset}/discard", response_model=DeadLetter)
+@router.post("/{topic}/{partition}/{offset}/discard", response_model=DeadLetter, dependencies=[Depends(auth.allow())])
 async def discard(
     topic: Topic, partition: Position, offset: Position, body: Discard, actor: Actor, runtime: RuntimeDep
 ) -> DeadLetter:

@@ -20,13 +20,13 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared import dead_letter_desk, housekeeping, http, migrations, schemas, signals
+from shared import access, auth, dead_letter_desk, housekeeping, http, migrations, schemas, signals, tracing
 from shared.broker import ensure_topics, make_broker
 from shared.clock import Clock, SystemClock
 from shared.consumer import Consumer, RejectionHandler, publish_rejections
 from shared.contracts import Envelope
 from shared.db import SessionFactory, is_transient, make_engine, make_session_factory
-from shared.exceptions import messages_waiting
+from shared.exceptions import dead_letters_open, messages_waiting
 from shared.logs import setup_logging
 from shared.metrics import render as render_metrics
 from shared.outbox import OutboxRelay, SetAside
@@ -53,6 +53,8 @@ class ServiceSpec:
     rules: Callable[[Any], Sequence[Rule]] = lambda settings: ()  # the service's time-based exception rules
     background: Sequence[Callable[["Runtime"], Coroutine[Any, Any, None]]] = ()  # more tasks to run while it runs
     on_start: Sequence[Callable[["Runtime"], Coroutine[Any, Any, None]]] = ()  # done before it serves (seeding)
+    open_paths: tuple[str, ...] = ()  # path prefixes with an authentication of their own (signed webhooks, links)
+    sign_in: tuple[str, str] | None = None  # (pages' prefix, sign-in page) of a service that serves pages
 
 
 @dataclass
@@ -113,7 +115,7 @@ async def list_set_aside(runtime: RuntimeDep) -> list[SetAside]:
     return await runtime.relay.set_aside()
 
 
-@health.post("/outbox/set-aside/retry", tags=["operations"])
+@health.post("/outbox/set-aside/retry", tags=["operations"], dependencies=[Depends(auth.allow())])
 async def retry_set_aside(
     runtime: RuntimeDep, ids: Annotated[list[RowId] | None, Body(max_length=10_000)] = None
 ) -> dict[str, int]:
@@ -184,7 +186,8 @@ def build_runtime(spec: ServiceSpec, settings: ServiceSettings, clock: Clock) ->
         schema=Envelope,
     )
     waiting = messages_waiting(timedelta(hours=settings.message_waiting_hours))
-    watcher = Watcher(units, [waiting, *spec.rules(settings)], every=settings.watch_seconds)
+    rules = [waiting, dead_letters_open(), *spec.rules(settings)]
+    watcher = Watcher(units, rules, every=settings.watch_seconds)
     head = migrations.head(spec.migrations)
     return Runtime(settings, clock, engine, sessions, units, broker, relay, consumer, watcher, head)
 
@@ -230,11 +233,20 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None, clock
                 await task
         await runtime.engine.dispose()
 
-    app = FastAPI(title=f"Gendan {spec.name} service", lifespan=lifespan)
+    guard = auth.Guard(
+        auth.AuthSettings(),
+        access.key_lookup(runtime.sessions, runtime.clock.now),
+        open_prefixes=spec.open_paths,
+        sign_in=spec.sign_in,
+    )
+    tracing.setup(spec.name)
+    app = FastAPI(title=f"Gendan {spec.name} service", lifespan=lifespan, dependencies=[Depends(guard)])
     app.include_router(health)
     app.include_router(dead_letter_desk.router)
+    app.include_router(access.router)
     for router in spec.routers:
         app.include_router(router)
+    app.add_middleware(access.Audit)
     http.install(app, max_body_bytes=settings.max_body_bytes)
     return app
 

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Annotated, Self
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -30,6 +30,8 @@ from services.billing.models import (
     ReminderPublic,
     TermsPreset,
 )
+from shared import auth
+from shared.auth import AccessRole
 from shared.contracts import PAYMENT_TERMS_DESCRIPTIONS, PAYMENT_TERMS_PRESETS
 from shared.errors import Invalid
 from shared.fields import Ref
@@ -147,7 +149,11 @@ async def list_unapplied(runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, 
         return list((await session.exec(query)).all())
 
 
-@router.post("/payments/{payment_id}/apply", response_model=PaymentPublic)
+@router.post(
+    "/payments/{payment_id}/apply",
+    response_model=PaymentPublic,
+    dependencies=[Depends(auth.allow(AccessRole.FINANCE))],
+)
 async def apply_payment(
     payment_id: Annotated[str, Path(max_length=100)], application: Application, actor: Actor, runtime: RuntimeDep
 ) -> Payment:
@@ -196,7 +202,7 @@ async def _targets(numbers: list[str], payment: Payment, uow: UnitOfWork) -> lis
     return [(found[n], accounts[found[n].order_id]) for n in numbers]
 
 
-@router.post("/orders/{order_id}/release")
+@router.post("/orders/{order_id}/release", dependencies=[Depends(auth.allow(AccessRole.FINANCE))])
 async def release_shipment(
     order_id: Annotated[str, Path(max_length=64)], actor: Actor, runtime: RuntimeDep
 ) -> dict[str, str]:

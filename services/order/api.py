@@ -3,7 +3,7 @@
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import case
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +25,8 @@ from services.order.models import (
     WorkOrderPlan,
 )
 from services.order.review import OrderConflict, OrderRefused, take_in
+from shared import auth
+from shared.auth import AccessRole
 from shared.contracts import ExceptionAction, Milestone, OrderTerms
 from shared.fields import Name, OptionalText, Text, Timestamp
 from shared.http import Actor, Submitter
@@ -34,7 +36,12 @@ from shared.service import Runtime, RuntimeDep
 router = APIRouter(prefix="/orders", tags=["orders"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=OrderSummary)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OrderSummary,
+    dependencies=[Depends(auth.allow(AccessRole.MERCHANDISER, partners=["erp"]))],
+)
 async def create_order(terms: OrderTerms, runtime: RuntimeDep, response: Response, actor: Submitter = "api") -> Order:
     """Take an order in and start its review; posting the same customer order number again is answered
     with that order."""

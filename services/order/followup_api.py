@@ -6,12 +6,12 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 from typing import Annotated, Any, Literal, TypeVar
 
-import httpx
 from fastapi import APIRouter, Form, HTTPException, Path, Query, Response, UploadFile, status
 from pydantic import BaseModel, Field
 from sqlmodel import SQLModel, col, select
 
 from services.order import aftersales, files, post_review, tasks
+from services.order.console import peers
 from services.order.models import (
     Complaint,
     Feedback,
@@ -133,7 +133,7 @@ async def _content(runtime: Runtime, order: Order, document: OrderDocument) -> b
     assert isinstance(settings, OrderSettings)
     base = settings.service_urls.get(document.source)
     if base and document.href:  # another service's document: read through its HTTP API
-        async with httpx.AsyncClient(base_url=base, timeout=20) as client:
+        async with peers.client(runtime, base_url=base) as client:
             answer = await client.get(document.href)
         return answer.content if answer.is_success else None
     return None

@@ -4,13 +4,14 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, HTTPException, Path, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from pydantic import BaseModel, Field
 from sqlmodel import SQLModel, col, select
 
 from services.order import changes, domain, masters, review
 from services.order.models import ChangeRequest, Clarification, Department, Order, OrderVersion, Review
-from shared import tables
+from shared import auth, tables
+from shared.auth import AccessRole
 from shared.contracts import LineNo, OrderLine, OrderTerms
 from shared.errors import NotFound
 from shared.fields import LongText, OptionalText, Ref, Text, Timestamp
@@ -103,7 +104,11 @@ class ReviewDecision(BaseModel):
     reason: Text
 
 
-@router.post("/{order_id}/reviews/{department}", response_model=ReviewPublic)
+@router.post(
+    "/{order_id}/reviews/{department}",
+    response_model=ReviewPublic,
+    dependencies=[Depends(auth.allow(AccessRole.MERCHANDISER, AccessRole.FINANCE))],
+)
 async def decide_review(
     order_id: OrderId,
     department: Annotated[str, Path(max_length=64)],

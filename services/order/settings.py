@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from shared.settings import ServiceSettings
 
@@ -24,6 +24,10 @@ class OrderSettings(ServiceSettings):
         default_factory=dict,
         description='Where the other services answer, e.g. {"logistics": "http://logistics:8003"}: the order\'s file'
         " reads their documents through their HTTP APIs.",
+    )
+    service_token: SecretStr = Field(
+        default=SecretStr(""),
+        description="This service's bearer token towards the others' APIs (OAuth client credentials in production).",
     )
     master_seed: str = Field(
         default="",

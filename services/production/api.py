@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from pydantic import BaseModel
 from sqlmodel import col, select
 
@@ -20,7 +20,8 @@ from services.production.models import (
     WorkOrder,
     WorkOrderPublic,
 )
-from shared import topics
+from shared import auth, topics
+from shared.auth import AccessRole
 from shared.contracts import Gate, Milestone, SupplierEvent
 from shared.errors import Invalid, NotFound, NotYet
 from shared.service import RuntimeDep
@@ -259,7 +260,12 @@ async def put_product(
 # --- suppliers --------------------------------------------------------------------------
 
 
-@router.post("/supplier-events", status_code=status.HTTP_202_ACCEPTED, tags=["suppliers"])
+@router.post(
+    "/supplier-events",
+    status_code=status.HTTP_202_ACCEPTED,
+    tags=["suppliers"],
+    dependencies=[Depends(auth.allow(AccessRole.MERCHANDISER, partners=["supplier"]))],
+)
 async def supplier_event(message: SupplierEvent, runtime: RuntimeDep) -> dict[str, bool]:
     """A supplier without Kafka: the same message as on `supplier.events`, applied once per `message_id`
     whichever way it came."""

@@ -29,7 +29,7 @@ async def run_system(servers: Servers, opts: Options) -> Result:
     try:
         await system.up()
         limits = httpx.Limits(max_connections=opts.concurrency)
-        async with httpx.AsyncClient(base_url=system.url("order"), timeout=60, limits=limits) as client:
+        async with system.client("order", timeout=60, limits=limits) as client:
 
             async def submit(ref: str) -> None:
                 (await client.post("/orders", json=sample_order(ref))).raise_for_status()

@@ -7,7 +7,6 @@ from typing import Any
 from uuid import uuid4
 
 import asyncpg
-import httpx
 
 from deploy.system import System
 from shared.db import asyncpg_dsn
@@ -40,7 +39,7 @@ def order_body(n: int, *, terms: dict[str, Any] | None = None, today: date | Non
 
 async def post_orders(system: System, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Post every order at once; returns the created orders."""
-    async with httpx.AsyncClient(base_url=system.url("order"), timeout=30) as client:
+    async with system.client("order", timeout=30) as client:
         responses = await asyncio.gather(*(client.post("/orders", json=b) for b in bodies))
     for r in responses:
         assert r.status_code == 201, r.text

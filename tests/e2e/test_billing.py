@@ -8,7 +8,6 @@ import time
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
 
 from deploy.system import System
@@ -56,7 +55,7 @@ async def pay(system: System, pid: str, amount: Decimal | str, currency: str = "
 
 
 async def timeline(system: System, oid: str) -> list[str]:
-    async with httpx.AsyncClient(base_url=system.url("order"), timeout=30) as client:
+    async with system.client("order", timeout=30) as client:
         return [e["type"] for e in (await client.get(f"/orders/{oid}")).json()["timeline"]]
 
 
@@ -89,7 +88,7 @@ async def overpaid_then_credited(system: System, first: dict[str, Any]) -> dict[
     customer = first["customer"]
     [invoice] = await invoices(system, first["id"], 1)
     await pay(system, f"{first['id']}-over", invoice["amount"] + 10, "EUR", invoice_number=invoice["number"])
-    async with httpx.AsyncClient(base_url=system.url("billing"), timeout=30) as billing:
+    async with system.client("billing", timeout=30) as billing:
         await poll(billing, f"/customers/{customer}/credit", lambda credit: credit.get("EUR") == "10.00")
     [second] = await post_orders(system, [body(7, ON_ACCEPTANCE, customer, "EUR")])
     [credited] = await until(lambda: invoices(system, second["id"], 1), lambda f: f[0]["paid_amount"] == 10)
@@ -104,8 +103,8 @@ async def matched_by_hand(system: System, oid: str) -> None:
     pid = f"{oid}-anonymous"
     await pay(system, pid, invoice["amount"], payer="Unknown Trading", reference="wire 20270301")
     async with (
-        httpx.AsyncClient(base_url=system.url("order"), timeout=30) as board,
-        httpx.AsyncClient(base_url=system.url("billing"), timeout=30, headers=PERSON) as billing,
+        system.client("order", timeout=30) as board,
+        system.client("billing", timeout=30, headers=PERSON) as billing,
     ):
         unmatched = lambda entries: next((e for e in entries if e["subject_id"] == pid and e["open"]), None)  # noqa: E731
         raised = await poll(board, "/exceptions", unmatched, stage="billing")

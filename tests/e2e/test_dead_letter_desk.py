@@ -32,7 +32,7 @@ async def mine(client: httpx.AsyncClient, marker: str, count: int, timeout: floa
 
 
 async def test_dead_letters_are_listed_discarded_and_replayed(
-    shared_system: System, capsys: pytest.CaptureFixture[str]
+    shared_system: System, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run = uuid4().hex[:8]
     producer = AIOKafkaProducer(**kafka_options(shared_system.kafka))
@@ -43,7 +43,7 @@ async def test_dead_letters_are_listed_discarded_and_replayed(
             await producer.send_and_wait(shared_system.topic_prefix + topics.MES_EVENTS, body, key=b"WO-x")
     finally:
         await producer.stop()
-    async with httpx.AsyncClient(base_url=shared_system.url("production"), timeout=30) as client:
+    async with shared_system.client("production", timeout=30) as client:
         first, second = sorted(await mine(client, f"dl-{run}-", 2), key=lambda d: d["body"])
         assert first["status"] == "open" and first["reason"].startswith("schema-invalid: occurred_at")
         assert first["key"] == "WO-x" and first["original_offset"] is not None
@@ -62,6 +62,8 @@ async def test_dead_letters_are_listed_discarded_and_replayed(
         assert {d["status"] for d in back} == {"replayed", "open"}
 
         url = shared_system.url("production")
+        token = shared_system.headers("ops.wang").get("Authorization", "").removeprefix("Bearer ")
+        monkeypatch.setenv("GENDAN_TOKEN", token)  # the terminal's sign-in
         assert await asyncio.to_thread(cli.main, ["list", "--url", url, "mes.events"]) == 0  # the same from a terminal
         listed = json.loads(capsys.readouterr().out)
         assert {"discarded", "replayed"} <= {d["status"] for d in listed if f"dl-{run}-" in d["body"]}
@@ -69,4 +71,7 @@ async def test_dead_letters_are_listed_discarded_and_replayed(
         assert await asyncio.to_thread(cli.main, [*refused, str(first["offset"]), "again"]) == 1  # done once
 
         assert (await client.get("/dead-letters/erp.orders")).status_code == 404  # production does not read it
-        assert (await client.post(f"{where}/replay")).status_code == 422  # who acts must be said
+        async with httpx.AsyncClient(base_url=url) as anonymous:
+            assert (await anonymous.post(f"{where}/replay")).status_code == 401  # who acts must be signed in
+        viewer = await client.post(f"{where}/replay", headers=shared_system.headers("v.iewer", ("viewer",)))
+        assert viewer.status_code == 403  # and a supervisor

@@ -63,10 +63,10 @@ async def test_exceptions_reach_the_board_and_resolve(system: System) -> None:
     terms = {"installments": [{"trigger": "delivery", "percent": "100", "net_days": 30}]}
     [order] = await post_orders(system, [order_body(1, terms=terms)])
     oid = order["id"]
-    board = httpx.AsyncClient(base_url=system.url("order"), timeout=30)
-    production = httpx.AsyncClient(base_url=system.url("production"), timeout=30)
-    logistics = httpx.AsyncClient(base_url=system.url("logistics"), timeout=30)
-    billing = httpx.AsyncClient(base_url=system.url("billing"), timeout=30)
+    board = system.client("order", timeout=30)
+    production = system.client("production", timeout=30)
+    logistics = system.client("logistics", timeout=30)
+    billing = system.client("billing", timeout=30)
     try:
         # 1. the MES reported "started" and went quiet: production raises it, the next report clears it
         quiet = await poll(board, "/exceptions", one("production.no_mes_report"), order_id=oid)

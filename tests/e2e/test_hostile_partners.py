@@ -6,7 +6,6 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
@@ -112,7 +111,7 @@ async def test_hostile_partner_messages_are_dead_lettered_and_orders_still_close
 
 async def test_hostile_http_input_is_refused_with_a_message(shared_system: System) -> None:
     body = order_body(3)
-    async with httpx.AsyncClient(base_url=shared_system.url("order"), timeout=30) as client:
+    async with shared_system.client("order", timeout=30) as client:
         nul = await client.post("/orders", json={**body, "lines": [{**body["lines"][0], "product": "GX\x00"}]})
         currency = await client.post("/orders", json={**body, "currency": "XXY"})
         infinite = await client.post("/orders", json={**body, "delivery_date": "9999-12-31"})

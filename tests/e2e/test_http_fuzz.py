@@ -39,22 +39,23 @@ TEXT = st.text(st.characters(codec="utf-8"), min_size=1, max_size=80)
 MAX_BODY = 1024 * 1024  # ServiceSettings.max_body_bytes
 
 
-def send(case: Case) -> None:
-    """Send one generated request; a 5xx, a reset or a hang fails, with a curl line to replay it."""
+def send(case: Case, headers: dict[str, str]) -> None:
+    """Send one generated request (signed in as a supervisor, so it reaches every route's own checks); a 5xx, a
+    reset or a hang fails, with a curl line to replay it."""
     try:
-        response = case.call(timeout=30)
+        response = case.call(timeout=30, headers=headers)
     except requests.RequestException as error:
         raise AssertionError(f"{error!r}\n{case.as_curl_command()}") from None
     assert response.status_code < 500, f"{response.status_code} {response.text[:500]}\n{case.as_curl_command()}"
 
 
-def fuzz(operation: APIOperation, mode: GenerationMode) -> str | None:
+def fuzz(operation: APIOperation, mode: GenerationMode, headers: dict[str, str]) -> str | None:
     """Send requests of one mode to one operation; the smallest failing one, if any."""
 
     @HYPOTHESIS
     @given(case=operation.as_strategy(generation_mode=mode))
     def no_server_error(case: Case) -> None:
-        send(case)
+        send(case, headers)
 
     try:
         no_server_error()
@@ -65,14 +66,14 @@ def fuzz(operation: APIOperation, mode: GenerationMode) -> str | None:
     return None
 
 
-def fuzz_service(base_url: str) -> list[str]:
+def fuzz_service(base_url: str, headers: dict[str, str]) -> list[str]:
     """Fuzz every operation of one service with requests that fit its schema and requests that break it."""
     config = schemathesis.Config.from_dict(GENERATION)
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json", config=config)
     failures = []
     for result in schema.get_all_operations():
         assert isinstance(result, Ok), result.err()  # an operation schemathesis cannot read is a broken document
-        failures += [failure for mode in GenerationMode if (failure := fuzz(result.ok(), mode))]
+        failures += [failure for mode in GenerationMode if (failure := fuzz(result.ok(), mode, headers))]
     return failures
 
 
@@ -86,13 +87,13 @@ async def fuzzed(infra: Servers, tmp_path_factory: pytest.TempPathFactory) -> As
 
 @pytest.mark.parametrize("service", SERVICES)
 async def test_generated_requests_get_no_server_error(fuzzed: System, service: str) -> None:
-    failures = await asyncio.to_thread(fuzz_service, fuzzed.url(service))
+    failures = await asyncio.to_thread(fuzz_service, fuzzed.url(service), fuzzed.headers())
     assert not failures, "\n\n".join(failures)
 
 
-def take_in_orders(base_url: str) -> None:
+def take_in_orders(base_url: str, headers: dict[str, str]) -> None:
     """Post good orders whose names, reference, address and product are any text: each taken in or refused."""
-    with httpx.Client(base_url=base_url, timeout=30) as client:
+    with httpx.Client(base_url=base_url, timeout=30, headers=headers) as client:
 
         @HYPOTHESIS
         @given(customer=TEXT, ref=TEXT, address=TEXT, contact=TEXT, product=TEXT)
@@ -105,7 +106,7 @@ def take_in_orders(base_url: str) -> None:
 
 
 async def test_orders_with_any_text_are_taken_in_or_refused(fuzzed: System) -> None:
-    await asyncio.to_thread(take_in_orders, fuzzed.url("order"))
+    await asyncio.to_thread(take_in_orders, fuzzed.url("order"), fuzzed.headers())
 
 
 def hostile_requests(system: System) -> Iterator[tuple[str, httpx.Request]]:
@@ -155,6 +156,7 @@ async def test_hostile_requests_get_a_4xx_with_a_reason(fuzzed: System) -> None:
     failures = []
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_keepalive_connections=0)) as client:
         for name, request in hostile_requests(fuzzed):
+            request.headers.update(fuzzed.headers())  # signed in: the request reaches the route's own checks
             try:
                 response = await client.send(request)
             except httpx.TransportError as error:

@@ -2,7 +2,6 @@
 
 from datetime import datetime
 
-import httpx
 import pytest
 
 from deploy.system import System
@@ -25,7 +24,7 @@ async def test_order_shows_status_and_timeline(shared_system: System) -> None:
     [order] = await post_orders(shared_system, [body])
     await wait_closed(shared_system, [order["id"]])
 
-    async with httpx.AsyncClient(base_url=shared_system.url("order")) as client:
+    async with shared_system.client("order") as client:
         shown = (await client.get(f"/orders/{order['id']}")).json()
         missing = await client.get("/orders/NOPE")
         again = await client.post("/orders", json=body)

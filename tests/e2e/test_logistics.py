@@ -127,7 +127,7 @@ async def test_signed_webhooks_and_an_order_delivered_in_two_parts(shared_system
     [order] = await post_orders(shared_system, [manual_order(1000)])
     oid = order["id"]
     await pack(shared_system, oid, 600, "25")
-    async with httpx.AsyncClient(base_url=shared_system.url("logistics"), timeout=30) as client:
+    async with shared_system.client("logistics", timeout=30) as client:
         api = Logistics(shared_system, client)
         [first] = await api.shipments(oid, 1)
         assert (first["carrier"], first["quantity"], first["lines"]) == (
@@ -178,7 +178,7 @@ async def test_a_sea_export_in_legs_with_its_documents_a_damaged_delivery_claime
     [order] = await post_orders(shared_system, [manual_order(1000, destination_country="DE", incoterm="FOB")])
     oid = order["id"]
     await pack(shared_system, oid, 1000, "400")
-    async with httpx.AsyncClient(base_url=shared_system.url("logistics"), timeout=30) as client:
+    async with shared_system.client("logistics", timeout=30) as client:
         api = Logistics(shared_system, client)
         [shipment] = await api.shipments(oid, 1)
         legs = shipment["legs"]

@@ -4,7 +4,6 @@ services as processes on the real Kafka and PostgreSQL: every service follows th
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
 
 from deploy.system import System
@@ -36,8 +35,8 @@ async def complete(system: System, work_order: dict[str, Any], good: int) -> Non
 
 
 async def test_review_changes_and_cancellation_across_services(system: System) -> None:
-    order_api = httpx.AsyncClient(base_url=system.url("order"), timeout=30, headers=PERSON)
-    production = httpx.AsyncClient(base_url=system.url("production"), timeout=30)
+    order_api = system.client("order", timeout=30, headers=PERSON)
+    production = system.client("production", timeout=30)
     try:
         # 1. a clarification round: an unknown product is asked about, the answer lets review accept
         unknown = order_body(1, terms=ON_DELIVERY)

@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
-import httpx
 import pytest
 
 from deploy.system import System
@@ -30,9 +29,9 @@ async def product(system: System, **production: Any) -> dict[str, Any]:
     line = {"line_no": 1, "product": f"test part {sku}", "sku": sku, "quantity": 40, "unit_price": "10.00"}
     sold = {"sku": sku, "name": line["product"], "list_price": "10.00", "currency": "USD", "lead_time_days": 1}
     made = {"sku": sku, "name": line["product"], **production}
-    async with httpx.AsyncClient(timeout=30) as client:
-        assert (await client.put(f"{system.url('order')}/products/{sku}", json=sold)).status_code == 200
-        answer = await client.put(f"{system.url('production')}/products/{sku}", json=made)
+    async with system.client("order") as order, system.client("production") as production:
+        assert (await order.put(f"/products/{sku}", json=sold)).status_code == 200
+        answer = await production.put(f"/products/{sku}", json=made)
         assert answer.status_code == 200, answer.text
     return line
 
@@ -50,7 +49,7 @@ async def exceptions(system: System, order_id: str) -> dict[str, bool]:
 async def test_a_rejected_sample_holds_production_until_the_customer_approves(shared_system: System) -> None:
     line = await product(shared_system, sample_required=True, sample_days=4)
     order_id = await one_order(shared_system, line)
-    async with httpx.AsyncClient(base_url=shared_system.url("production"), timeout=30) as production:
+    async with shared_system.client("production", timeout=30) as production:
         [wo] = await poll(production, "/work-orders", lambda wos: wos or None, order_id=order_id)
         assert (wo["released"], wo["status"]) == (False, "planned")
         rejected = await production.post(
@@ -78,7 +77,7 @@ async def test_a_rejected_sample_holds_production_until_the_customer_approves(sh
 async def test_a_failed_final_inspection_is_reworked_before_the_goods_go(shared_system: System) -> None:
     line = await product(shared_system, operations=["cutting", "finishing"])
     order_id = await one_order(shared_system, line, requirements={"inspection": "customer"})
-    async with httpx.AsyncClient(base_url=shared_system.url("production"), timeout=30) as production:
+    async with shared_system.client("production", timeout=30) as production:
         [wo] = await poll(
             production,
             "/work-orders",
@@ -109,7 +108,7 @@ async def test_a_failed_final_inspection_is_reworked_before_the_goods_go(shared_
 async def test_a_slow_line_raises_delay_risk_before_its_planned_date(shared_system: System) -> None:
     line = await product(shared_system, operations=["manual"], daily_capacity=100)  # people report it: the test
     order_id = await one_order(shared_system, line | {"quantity": 500})
-    async with httpx.AsyncClient(base_url=shared_system.url("production"), timeout=30) as production:
+    async with shared_system.client("production", timeout=30) as production:
         [wo] = await poll(production, "/work-orders", lambda wos: wos or None, order_id=order_id)
 
         async def mes(message_id: str, kind: str, **fields: Any) -> None:
@@ -150,7 +149,7 @@ async def test_a_bought_line_completes_when_received_and_inspected(shared_system
     line = await product(shared_system, make_or_buy="buy", supplier="Dongguan Precision Castings")
     order_id = await one_order(shared_system, line)
     await produced(shared_system, order_id)  # the supplier confirmed, shipped and delivered; it passed
-    async with httpx.AsyncClient(base_url=shared_system.url("production"), timeout=30) as production:
+    async with shared_system.client("production", timeout=30) as production:
         [po] = (await production.get("/work-orders", params={"order_id": order_id})).json()
         assert (po["kind"], po["id"][:2], po["status"], po["received_quantity"]) == ("buy", "PO", "completed", 40)
         detail = (await production.get(f"/work-orders/{po['id']}")).json()

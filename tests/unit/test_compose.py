@@ -357,12 +357,15 @@ def test_build_uses_the_repository_dockerfile(services: dict[str, dict[str, Any]
 
 
 def test_dockerfile_installs_the_project_and_runs_as_a_user() -> None:
-    steps = dockerfile_instructions(ROOT / "Dockerfile")
+    every = dockerfile_instructions(ROOT / "Dockerfile")
+    stages = [i for i, (op, _) in enumerate(every) if op == "FROM"]
+    steps = every[stages[-1] :]  # the image that runs; earlier stages only build the console's assets
     assert steps[0] == ("FROM", "python:3.11-slim")
+    assert ("COPY", "--from=console-assets /assets/vendor/ services/order/console/static/vendor/") in steps
     runs = " && ".join(args for op, args in steps if op == "RUN")
     assert re.search(r"pip install\s+\.(\s|$)", runs), "the project (pyproject.toml) is not installed"
     assert "[dev]" not in runs
-    copied = {args.split()[0].rstrip("/") for op, args in steps if op == "COPY"}
+    copied = {args.split()[0].rstrip("/") for op, args in steps if op == "COPY" and not args.startswith("--from")}
     assert {"pyproject.toml", "shared", "services", "deploy"} <= copied
     env = " ".join(args for op, args in steps if op == "ENV")
     workdir = [args for op, args in steps if op == "WORKDIR"][-1]
