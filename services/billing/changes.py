@@ -18,7 +18,17 @@ from services.billing.ledger import (
     settle,
 )
 from services.billing.models import Account, CreditNote, Invoice
-from shared.contracts import CreditNoteIssued, Event, OrderCancelled, OrderChangeAccepted, PaymentTerms
+from shared.contracts import (
+    REMEDIED,
+    CreditNoteIssued,
+    Event,
+    OrderCancelled,
+    OrderChangeAccepted,
+    OrderRemedyRequested,
+    PaymentTerms,
+    Remedy,
+)
+from shared.errors import Invalid
 from shared.exceptions import resolve_exception
 from shared.fields import scrub
 from shared.unit_of_work import UnitOfWork
@@ -94,7 +104,7 @@ async def on_order_cancelled(event: Event[OrderCancelled], uow: UnitOfWork) -> N
 
 async def _credit(
     invoice: Invoice, amount: Decimal, change_id: str, reason: str, account: Account, uow: UnitOfWork
-) -> None:
+) -> CreditNote:
     """Issue a credit note taking `amount` off an invoice; one no longer owing anything is no longer overdue."""
     count = select(func.count()).select_from(CreditNote).where(CreditNote.order_id == account.order_id)
     part = str((await uow.session.exec(count)).one() + 1)
@@ -130,3 +140,35 @@ async def _credit(
         await resolve_exception(
             uow, kind_name="billing.payment_overdue", subject_type="invoice", subject_id=invoice.id, reason="credited"
         )
+    return note
+
+
+async def on_remedy_requested(event: Event[OrderRemedyRequested], uow: UnitOfWork) -> None:
+    """A complaint put right with money: a credit note for the agreed amount against the invoice the complaint
+    names (else the order's latest), what was already paid beyond it owed back; `billing.remedy_done` names it."""
+    asked = event.data
+    if asked.service != "billing" or asked.remedy not in (Remedy.CREDIT_NOTE, Remedy.COMPENSATION):
+        return
+    if asked.amount is None or asked.amount <= 0:
+        raise Invalid(f"a {asked.remedy.value} for complaint {asked.complaint_id} needs an amount")
+    account = await locked_account(event.order_id, uow)
+    invoices = await order_invoices(account.order_id, uow)
+    if any(note.change_id == asked.complaint_id for note in await _credit_notes(account.order_id, uow)):
+        return  # asked again: credited once
+    invoice = next((i for i in invoices if i.number == asked.invoice_number), invoices[-1] if invoices else None)
+    if invoice is None:
+        raise Invalid(f"order {account.order_id} has no invoice to credit for complaint {asked.complaint_id}")
+    amount = min(asked.amount, invoice.amount - invoice.credited_amount)
+    if amount <= 0:
+        raise Invalid(f"invoice {invoice.number} is credited in full already")
+    reason = scrub(f"{asked.remedy.value} for complaint {asked.complaint_id} ({asked.category}): {asked.note}", 500)
+    note = await _credit(invoice, amount, asked.complaint_id, reason, account, uow)
+    if owed := billed(invoice).owed_back:
+        await refund_owed(invoice, owed, f"complaint {asked.complaint_id} credited a paid invoice", uow)
+    receivables_changed(account, uow)
+    done = REMEDIED["billing"](complaint_id=asked.complaint_id, remedy=asked.remedy, reference=note.number)
+    uow.emit(done, order_id=account.order_id, cause=event.envelope)
+
+
+async def _credit_notes(order_id: str, uow: UnitOfWork) -> list[CreditNote]:
+    return await uow.all(select(CreditNote).where(CreditNote.order_id == order_id))

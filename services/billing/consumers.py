@@ -8,6 +8,7 @@ from shared.contracts import (
     OrderCancelled,
     OrderChangeAccepted,
     OrderExceptionActed,
+    OrderRemedyRequested,
     ShipmentDelivered,
     ShipmentDispatched,
     ShipmentPlanned,
@@ -23,6 +24,7 @@ SUBSCRIPTIONS: list[Subscription] = [
             OrderChangeAccepted: changes.on_order_change_accepted,
             OrderCancelled: changes.on_order_cancelled,
             OrderExceptionActed: on_person_acted,
+            OrderRemedyRequested: changes.on_remedy_requested,
         },
     ),
     on_events(

@@ -33,8 +33,10 @@ from shared.contracts import (
     OrderCancelled,
     OrderChangeAccepted,
     OrderLine,
+    OrderRemedyRequested,
     OrderTerms,
     PaymentTerms,
+    Remedy,
     ShipmentDelivered,
     ShipmentDispatched,
     ShipmentLine,
@@ -498,3 +500,22 @@ async def test_a_cancelled_order_is_neither_invoiced_nor_held_when_its_goods_are
     await handle(units, changes.on_order_cancelled, Event.new(cancelled, source="order", order_id="SO1", clock=clock))
     assert await handle(units, handlers.on_shipment_planned, planned(clock)) == []
     assert [i.number for i in await invoices(units)] == ["INV-SO1-1"]
+
+
+async def test_a_complaint_put_right_with_money_is_a_credit_note(units: UnitOfWorkFactory, clock: FixedClock) -> None:
+    await handle(units, handlers.on_order_accepted, accepted(clock, ADVANCE_100))
+    [invoice] = [e for e in await outbox(units) if e.type == ISSUED]
+    request = OrderRemedyRequested(
+        complaint_id="CP1", remedy=Remedy.CREDIT_NOTE, service="billing", category="quality", amount=Decimal("20.00")
+    )
+    asked = Event.new(request, source="order", order_id="SO1", clock=clock)
+    events = await handle(units, changes.on_remedy_requested, asked)
+    [note] = [e for e in events if e.type == "billing.credit_note_issued"]
+    assert (note.data["invoice_number"], note.data["amount"]) == (invoice.data["invoice_number"], "20.00")
+    [done] = [e for e in events if e.type == "billing.remedy_done"]
+    assert done.data["reference"] == note.data["credit_note_number"] and done.data["complaint_id"] == "CP1"
+    assert await handle(units, changes.on_remedy_requested, asked) == []  # asked again: credited once
+    elsewhere = Event.new(
+        request.model_copy(update={"service": "logistics"}), source="order", order_id="SO1", clock=clock
+    )
+    assert await handle(units, changes.on_remedy_requested, elsewhere) == []
