@@ -172,6 +172,31 @@ PAYLOAD_EXAMPLES: dict[str, dict[str, Any]] = {
             ("billing", "credit_note", "CN-SO4C0F2A9B1D3E5F70-2"),
         )
     },
+    "logistics.formality_changed": {
+        "step": "customs_declaration",
+        "status": "held",
+        "subject_id": SHIPMENT_ID,
+        "reference": "531620270000123456",
+        "reason": "HS code 8483.40 needs the inspection certificate attached",
+        "blocks_shipment": True,
+    },
+    "production.formality_changed": {
+        "step": "commodity_inspection",
+        "status": "passed",
+        "subject_id": WORK_ORDER_ID,
+        "reference": "CIQ-4403-2027-0087",
+    },
+    "billing.formality_changed": {
+        "step": "fx_settlement",
+        "status": "settled",
+        "subject_id": "fin-20270212-0042",
+        "reference": "BOC-FX-778812",
+        "currency": "USD",
+        "amount": "3042.00",
+        "rate": "7.1032",
+        "home_currency": "CNY",
+        "home_amount": "21607.93",
+    },
     "production.feasibility_assessed": {
         "order_version": 1,
         "lines": [{"line_no": 1, "earliest_completion": "2027-02-20", "feasible": True}],

@@ -119,6 +119,8 @@ class Payment(SQLModel, table=True):
     reference: str = ""
     order_ref: str = ""
     value_date: date | None = None
+    fx_rate: Decimal | None = Field(default=None, sa_column=Column(Numeric(18, 8), nullable=True))
+    home_amount: Decimal | None = Field(default=None, sa_column=Column(Numeric(18, 2), nullable=True))
     credit_kept: Decimal = Field(default=Decimal(0), sa_column=Column(Numeric(18, 2), nullable=False))
 
 

@@ -9,10 +9,10 @@ from sqlalchemy import func, or_
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 
-from services.billing import domain, ledger
+from services.billing import domain, ledger, settings
 from services.billing.ledger import billed, locked_account
 from services.billing.models import Account, CreditEntry, CustomerCredit, Invoice, Payment, PaymentApplication
-from shared.contracts import UNASSIGNED, CreditApplied, FinancePayment, PaymentReceived
+from shared.contracts import FORMALITY, UNASSIGNED, CreditApplied, FinancePayment, FormalityStep, PaymentReceived
 from shared.errors import Invalid
 from shared.exceptions import SYSTEM, raise_exception, resolve_exception, resolve_exceptions
 from shared.fields import MAX_MONEY
@@ -40,6 +40,7 @@ async def on_finance_payment(message: FinancePayment, uow: UnitOfWork) -> None:
         reference=message.reference,
         order_ref=message.order_ref,
         value_date=message.value_date,
+        fx_rate=message.fx_rate,
     )
     uow.session.add(payment)
     await match(payment, uow)
@@ -171,6 +172,7 @@ async def apply_payment_to(
         await _consequences(invoice, owner, matched, uow)
     if left:
         await keep_credit(account, left, payment, events[-1][0] if events else None, uow)
+    settle_fx(payment, account, uow)
     for owner in _touched(targets, account):
         await ledger.release_if_paid(owner, uow)
         await ledger.settle(owner, uow)
@@ -353,3 +355,30 @@ async def apply_waiting(invoice: Invoice, account: Account, uow: UnitOfWork) -> 
     for payment in await uow.all(early, lock=True):  # the money came first (re-checked under the lock)
         await apply_payment(payment, invoice, account, uow)
     await apply_credit(invoice, account, uow)
+
+
+HOME_COUNTRY = "CN"
+
+
+def settle_fx(payment: Payment, account: Account, uow: UnitOfWork) -> None:
+    """An export's receipt in a foreign currency is settled into the home currency at the bank's rate (else the
+    configured one): recorded on the payment and announced as the export's FX settlement step."""
+    config = settings.current()
+    if payment.currency == config.home_currency or account.destination_country == HOME_COUNTRY:
+        return
+    rate = payment.fx_rate or config.fx_rates.get(payment.currency)
+    if rate is None:
+        return  # no rate known: finance settles it by hand
+    payment.fx_rate, payment.home_amount = rate, (payment.amount * rate).quantize(Decimal("0.01"))
+    settled = FORMALITY["billing"](
+        step=FormalityStep.FX_SETTLEMENT,
+        status="settled",
+        subject_id=payment.id,
+        reference=payment.reference[:200],
+        currency=payment.currency,
+        amount=payment.amount,
+        rate=rate,
+        home_currency=config.home_currency,
+        home_amount=payment.home_amount,
+    )
+    uow.emit(settled, order_id=account.order_id, correlation_id=account.correlation_id)

@@ -14,6 +14,11 @@ class BillingSettings(ServiceSettings):
     service_name: str = "billing"
     http_port: int = 8004
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/gendan_billing"
+    home_currency: str = Field(default="CNY", description="The currency the books are kept in (FX settlement).")
+    fx_rates: dict[str, Decimal] = Field(
+        default_factory=lambda: {"USD": Decimal("7.10"), "EUR": Decimal("7.75"), "GBP": Decimal("9.05")},
+        description="Home-currency units per unit of each currency, where finance does not report the bank's rate.",
+    )
     unmatched_payment_hours: float = Field(
         default=1,
         gt=0,

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from services.logistics import api, claims, documents, handlers, webhooks
+from services.logistics import api, claims, customs, documents, handlers, webhooks
 from services.logistics.consumers import SUBSCRIPTIONS
 from services.logistics.settings import LogisticsSettings
 from shared import topics
@@ -14,7 +14,7 @@ SPEC = ServiceSpec(
     settings=LogisticsSettings,
     migrations=Path(__file__).parent / "migrations",
     subscriptions=SUBSCRIPTIONS,
-    routers=[api.router, documents.router, claims.router, webhooks.router],
+    routers=[api.router, documents.router, claims.router, customs.router, webhooks.router],
     rules=handlers.rules,
     open_paths=("/carriers/",),  # carriers' webhooks authenticate by their signatures (webhooks.py)
 )

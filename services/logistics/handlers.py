@@ -292,7 +292,7 @@ async def on_shipment_released(event: Event[ShipmentReleased], uow: UnitOfWork) 
         return
     consignment.released_at = event.data.released_at
     for shipment in await order_shipments(uow, event.order_id, lock=True):
-        if shipment.held and shipment.status == domain.ShipmentStatus.PLANNED:
+        if shipment.held and shipment.status == domain.ShipmentStatus.PLANNED and shipment.customs_status != "held":
             dispatch(uow, shipment, consignment)
 
 

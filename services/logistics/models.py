@@ -66,6 +66,9 @@ class Shipment(SQLModel, table=True):
     held: bool = False  # waits for billing's release before it leaves
     dispatched_at: datetime | None = timestamp(nullable=True)  # released to its carrier
     reshipment_of: str | None = None  # the damaged or lost shipment it replaces
+    customs_status: str | None = None  # exports: declared, released or held (customs.py)
+    customs_number: str = ""
+    customs_reason: str = ""
     eta: date | None = None
     signed_by: str = ""
     photo_ref: str = ""

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, HTTPException, Path, Query, Response, Uploa
 from pydantic import BaseModel, Field
 from sqlmodel import SQLModel, col, select
 
-from services.order import aftersales, files, post_review, tasks
+from services.order import aftersales, files, formalities, post_review, tasks
 from services.order.console import peers
 from services.order.models import (
     Complaint,
@@ -24,6 +24,7 @@ from services.order.models import (
 )
 from services.order.settings import OrderSettings
 from shared import tables
+from shared.contracts import OrderTerms
 from shared.errors import Invalid, NotFound
 from shared.fields import Name, OptionalText, Text
 from shared.http import Actor
@@ -173,6 +174,15 @@ async def file_archive(order_id: OrderId, runtime: RuntimeDep) -> Response:
             contents[document.id] = content
     headers = {"Content-Disposition": f'attachment; filename="{order_id}-file.zip"'}
     return Response(files.archive(order, found, contents), media_type="application/zip", headers=headers)
+
+
+@router.get("/orders/{order_id}/formalities")
+async def export_formalities(order_id: OrderId, runtime: RuntimeDep) -> dict[str, Any]:
+    """An export order's formalities: customs declaration per shipment, commodity inspection, FX settlement."""
+    async with runtime.units() as uow:
+        order = await _order_http(uow, order_id)
+        stored = (await uow.session.exec(select(Order.terms).where(Order.id == order_id))).one()
+        return await formalities.steps(uow, order, OrderTerms.model_validate(stored))
 
 
 # --- tasks --------------------------------------------------------------------------------------------

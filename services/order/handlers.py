@@ -6,7 +6,19 @@ from typing import Any
 from sqlalchemy.orm import defer
 from sqlmodel import col, select
 
-from services.order import aftersales, board, changes, domain, files, milestones, post_review, review, tasks, tracking
+from services.order import (
+    aftersales,
+    board,
+    changes,
+    domain,
+    files,
+    formalities,
+    milestones,
+    post_review,
+    review,
+    tasks,
+    tracking,
+)
 from services.order.models import Complaint, Order
 from services.order.review import record
 from services.order.settings import OrderSettings
@@ -16,6 +28,7 @@ from shared.contracts import (
     EventData,
     ExceptionRaised,
     ExceptionResolved,
+    FormalityChanged,
     MessageRejected,
     MilestonesChanged,
     OrderClosed,
@@ -65,6 +78,8 @@ async def follow_through(uow: UnitOfWork, order: Order, event: Event[EventData],
         await files.check(uow, order)
     if isinstance(event.data, MilestonesChanged):
         await tasks.follow_plan(uow, order)
+    elif isinstance(event.data, FormalityChanged):
+        await formalities.follow(uow, order, event)  # type: ignore[arg-type]
     elif isinstance(event.data, RemedyDone):
         complaint = await uow.get(Complaint, event.data.complaint_id, lock=True)
         await aftersales.on_remedy_done(event, uow, complaint)  # type: ignore[arg-type]

@@ -651,3 +651,20 @@ class PostOrderReview(SQLModel, table=True):
     on_time: bool
     lead_days: float
     review: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class ExportStep(SQLModel, table=True):
+    """One step of an export order's formalities as its owning service last reported it."""
+
+    __tablename__ = "export_steps"
+
+    order_id: str = Field(primary_key=True)
+    step: str = Field(primary_key=True)
+    subject_id: str = Field(primary_key=True, description="The shipment, work order or payment it is about.")
+    status: str
+    reference: str = ""
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    blocks_shipment: bool = False
+    source: str
+    facts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = timestamp()

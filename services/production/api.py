@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from pydantic import BaseModel
 from sqlmodel import col, select
 
-from services.production import domain, masters, purchasing, quality, schedule
+from services.production import domain, formalities, masters, purchasing, quality, schedule
 from services.production.models import (
     Approval,
     Inspection,
@@ -208,6 +208,15 @@ async def record_inspection(
     """An incoming, in-process or final inspection's result; a failure raises a quality exception."""
     async with _answering(runtime) as uow:
         return await quality.inspect(uow, work_order_id, result)
+
+
+@router.post("/work-orders/{work_order_id}/commodity-inspection", tags=["gates and quality"])
+async def commodity_inspection(
+    work_order_id: WorkOrderId, result: formalities.CommodityInspectionIn, runtime: RuntimeDep
+) -> dict[str, str]:
+    """An export's commodity inspection (商检): booked, passed, or failed with a reason (which holds the goods)."""
+    async with _answering(runtime) as uow:
+        return await formalities.commodity_inspection(uow, work_order_id, result)
 
 
 @router.post("/inspections/{inspection_id}/decision", response_model=InspectionPublic, tags=["gates and quality"])

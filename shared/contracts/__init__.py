@@ -11,6 +11,8 @@ from shared.contracts.billing import *  # noqa: F403
 from shared.contracts.billing import BILLING_EVENTS
 from shared.contracts.exceptions import *  # noqa: F403
 from shared.contracts.exceptions import EXCEPTION_EVENTS
+from shared.contracts.formalities import *  # noqa: F403
+from shared.contracts.formalities import FORMALITY_EVENTS
 from shared.contracts.logistics import *  # noqa: F403
 from shared.contracts.logistics import LOGISTICS_EVENTS
 from shared.contracts.order import *  # noqa: F403
@@ -19,6 +21,6 @@ from shared.contracts.production import *  # noqa: F403
 from shared.contracts.production import PRODUCTION_EVENTS
 
 LIFECYCLE_EVENTS: tuple[type[EventData], ...] = (
-    ORDER_EVENTS + PRODUCTION_EVENTS + LOGISTICS_EVENTS + BILLING_EVENTS + EXCEPTION_EVENTS
+    ORDER_EVENTS + PRODUCTION_EVENTS + LOGISTICS_EVENTS + BILLING_EVENTS + FORMALITY_EVENTS + EXCEPTION_EVENTS
 )
 EVENT_TYPES: dict[str, type[EventData]] = {model.event_type: model for model in LIFECYCLE_EVENTS}

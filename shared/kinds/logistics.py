@@ -115,4 +115,14 @@ LOGISTICS_KINDS += (
         "Read the dead letters' reasons (GET /dead-letters/<topic>), fix the cause, then replay or discard each.",
         "Messages the service could not apply wait in a dead-letter topic for a person.",
     ),
+    Kind(
+        "logistics.customs_held",
+        Stage.LOGISTICS,
+        Severity.HIGH,
+        Role.LOGISTICS,
+        4 * HOUR,
+        Cause.UNKNOWN,
+        "Get the missing papers or answers to the customs broker; tell the customer the goods wait at the port.",
+        "Customs hold an export shipment that has already left the warehouse.",
+    ),
 )

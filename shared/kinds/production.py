@@ -113,4 +113,14 @@ PRODUCTION_KINDS = (
         "Read the dead letters' reasons (GET /dead-letters/<topic>), fix the cause, then replay or discard each.",
         "Messages the service could not apply wait in a dead-letter topic for a person.",
     ),
+    Kind(
+        "production.commodity_inspection_failed",
+        Stage.PRODUCTION,
+        Severity.HIGH,
+        Role.PLANNER,
+        8 * HOUR,
+        Cause.INTERNAL,
+        "Find out what the inspectors refused, put it right and book the inspection again.",
+        "The commodity inspection of an export order's goods failed: they may not leave.",
+    ),
 )

@@ -519,3 +519,23 @@ async def test_a_complaint_put_right_with_money_is_a_credit_note(units: UnitOfWo
         request.model_copy(update={"service": "logistics"}), source="order", order_id="SO1", clock=clock
     )
     assert await handle(units, changes.on_remedy_requested, elsewhere) == []
+
+
+async def test_a_foreign_currency_receipt_is_settled_into_the_home_currency(
+    units: UnitOfWorkFactory, clock: FixedClock
+) -> None:
+    await handle(units, handlers.on_order_accepted, accepted(clock, ADVANCE_100, country="DE"))
+    [invoice] = await invoices(units)
+    events = await pay(units, paid(clock, "P-FX", str(invoice.amount), invoice.number, fx_rate=Decimal("7.0815")))
+    [settled] = [e.data for e in events if e.type == "billing.formality_changed"]
+    home = (invoice.amount * Decimal("7.0815")).quantize(Decimal("0.01"))
+    assert (settled["step"], settled["status"], settled["currency"], settled["rate"]) == (
+        "fx_settlement",
+        "settled",
+        "USD",
+        "7.0815",
+    )
+    assert settled["home_currency"] == "CNY" and Decimal(settled["home_amount"]) == home
+    async with units() as uow:
+        payment = await uow.get(Payment, "P-FX")
+    assert payment is not None and (payment.fx_rate, payment.home_amount) == (Decimal("7.0815"), home)

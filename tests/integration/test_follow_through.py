@@ -22,9 +22,11 @@ from services.order.settings import OrderSettings
 from shared import http
 from shared.clock import FixedClock
 from shared.contracts import (
+    FORMALITY,
     REMEDIED,
     Event,
     EventData,
+    FormalityStep,
     InstallmentTrigger,
     InvoiceIssued,
     Milestone,
@@ -320,3 +322,41 @@ async def test_a_closed_order_is_reviewed_and_the_period_summed(
     assert [r[0] for r in book["orders"].iter_rows(min_row=2, values_only=True)] == [punctual.id, late.id]
     async with units() as uow:
         assert await uow.all(select(Task).where(Task.order_id == late.id))  # tasks were made on acceptance
+
+
+async def test_an_export_s_formalities_follow_the_services_reports(
+    units: UnitOfWorkFactory, clock: FixedClock, api: Api
+) -> None:
+    order = await take(units, clock, export=True)
+    found = (await api.get(f"/orders/{order.id}/formalities")).json()
+    assert found["export"] is True and found["pending"] == [
+        "customs_declaration",
+        "commodity_inspection",
+        "fx_settlement",
+    ]
+    held = FORMALITY["logistics"](
+        step=FormalityStep.CUSTOMS_DECLARATION, status="held", subject_id="SH1", reason="HS code", blocks_shipment=True
+    )
+    await happen(units, clock, order, held, "logistics")
+    clock.advance(timedelta(hours=1))
+    released = held.model_copy(update={"status": "released", "blocks_shipment": False, "reason": ""})
+    await happen(units, clock, order, released, "logistics")
+    late = Event.new(held, source="logistics", order_id=order.id, clock=FixedClock(clock.now() - timedelta(hours=3)))
+    async with units() as uow:  # an older report arriving late changes nothing
+        await handlers.on_lifecycle_event(late, uow)
+    fx = FORMALITY["billing"](
+        step=FormalityStep.FX_SETTLEMENT,
+        status="settled",
+        subject_id="PAY1",
+        currency="USD",
+        amount=Decimal("100.00"),
+        rate=Decimal("7.10"),
+        home_currency="CNY",
+        home_amount=Decimal("710.00"),
+    )
+    await happen(units, clock, order, fx, "billing")
+    found = (await api.get(f"/orders/{order.id}/formalities")).json()
+    steps = {s["step"]: s for s in found["steps"]}
+    assert steps["customs_declaration"]["status"] == "released" and found["blocks_shipment"] is False
+    assert steps["fx_settlement"]["facts"]["home_amount"] == "710.00"
+    assert found["pending"] == ["commodity_inspection"]

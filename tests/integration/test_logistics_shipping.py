@@ -12,7 +12,7 @@ import pytest
 from pypdf import PdfReader
 from sqlmodel import col, select
 
-from services.logistics import handlers, remedies
+from services.logistics import customs, handlers, remedies
 from services.logistics.models import CarrierScan, Shipment, ShipmentLeg, ShippingDocument
 from services.logistics.settings import LogisticsSettings
 from shared.clock import FixedClock
@@ -36,7 +36,7 @@ from shared.contracts import (
 from shared.errors import NotYet
 from shared.unit_of_work import UnitOfWorkFactory
 from tests.e2e.flows import order_body
-from tests.integration.journal import handle, types, watch
+from tests.integration.journal import handle, outbox, types, watch
 
 pytestmark = pytest.mark.integration
 SERVICE = "logistics"
@@ -390,3 +390,29 @@ async def test_a_replacement_for_a_complaint_is_a_reshipment_of_the_order(
         )
         == []
     )
+
+
+async def test_customs_holding_an_export_keeps_it_until_they_release_it(
+    units: UnitOfWorkFactory, clock: FixedClock
+) -> None:
+    await handle(
+        units, handlers.on_order_accepted, accepted(clock, country="DE", incoterm="FOB", payment_terms=HOLD_70)
+    )
+    await handle(units, handlers.on_wms_event, packed(clock, 1000, "100"))
+    [shipment] = await shipments(units)
+    held = customs.CustomsIn(status="held", declaration_number="531620270000123456", reason="HS code to confirm")
+    async with units() as uow:
+        found = await uow.get(Shipment, shipment.id, lock=True)
+        assert found is not None
+        await customs.declare(uow, found, held)
+    release = Event.new(ShipmentReleased(released_at=clock.now()), source="billing", order_id="SO1", clock=clock)
+    assert DISPATCHED not in types(await handle(units, handlers.on_shipment_released, release))  # customs still hold
+
+    async with units() as uow:
+        found = await uow.get(Shipment, shipment.id, lock=True)
+        assert found is not None
+        await customs.declare(uow, found, customs.CustomsIn(status="released"))
+    [dispatched] = [e for e in await outbox(units) if e.type == DISPATCHED]
+    assert dispatched.data["shipment_id"] == shipment.id
+    steps = [e.data for e in await outbox(units) if e.type == "logistics.formality_changed"]
+    assert [(s["status"], s["blocks_shipment"]) for s in steps] == [("held", True), ("released", False)]

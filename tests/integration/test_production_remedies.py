@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from services.production import handlers, remedies
+from services.production import formalities, handlers, remedies
 from services.production.models import WorkOrder
 from shared.clock import FixedClock
 from shared.contracts import Event, MesEvent, OrderAccepted, OrderRemedyRequested, OrderTerms, Remedy
@@ -55,3 +55,23 @@ async def test_a_rework_is_a_work_order_of_its_own_and_answers_the_complaint(
     assert "production.remedy_done" in types(done) and "production.order_ready" not in types(done)
     [answer] = [e for e in done if e.type == "production.remedy_done"]
     assert answer.data == {"complaint_id": "CP1", "remedy": "rework", "reference": rework.id, "note": ""}
+
+
+async def test_a_failed_commodity_inspection_holds_the_goods_until_one_passes(
+    units: UnitOfWorkFactory, clock: FixedClock
+) -> None:
+    await handle(units, handlers.on_order_accepted, accepted(clock))
+    async with units() as uow:
+        [work_order] = await uow.all(select(WorkOrder))
+    failed = formalities.CommodityInspectionIn(status="failed", certificate="CIQ-1", reason="labels missing")
+    made = await handle(
+        units, lambda message, uow: formalities.commodity_inspection(uow, work_order.id, message), failed
+    )
+    assert "production.exception_raised" in types(made)
+    [step] = [e.data for e in made if e.type == "production.formality_changed"]
+    assert (step["step"], step["status"], step["blocks_shipment"]) == ("commodity_inspection", "failed", True)
+    passed = formalities.CommodityInspectionIn(status="passed", certificate="CIQ-2")
+    made = await handle(
+        units, lambda message, uow: formalities.commodity_inspection(uow, work_order.id, message), passed
+    )
+    assert "production.exception_resolved" in types(made)
