@@ -1,5 +1,6 @@
 """The settings base every service extends: one object per process, read from the environment."""
 
+import os
 from typing import Literal, Self
 
 from pydantic import Field, model_validator
@@ -10,7 +11,11 @@ from sqlalchemy.engine import make_url
 class KafkaSettings(BaseSettings):
     """Where Kafka is and who this process is on it: no username means a plaintext broker."""
 
-    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+    # Secrets from the environment, or from files (one per setting, as Kubernetes mounts secrets) in the folder
+    # GENDAN_SECRETS_DIR names: e.g. <dir>/database_url, <dir>/kafka_password.
+    model_config = SettingsConfigDict(
+        env_file=None, extra="ignore", secrets_dir=os.environ.get("GENDAN_SECRETS_DIR") or None
+    )
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_username: str = Field(default="", description="SASL principal; empty: PLAINTEXT, no authentication.")

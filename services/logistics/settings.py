@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from services.logistics import carriers, domain, planning
 from shared.settings import ServiceSettings
@@ -50,6 +50,17 @@ class LogisticsSettings(ServiceSettings):
     webhook_tolerance_seconds: int = Field(
         default=300, gt=0, le=3600, description="How old (or early) a signed webhook timestamp may be."
     )
+
+    @model_validator(mode="after")
+    def _own_secrets_in_production(self) -> "LogisticsSettings":
+        """Production accepts only carriers' secrets it was given (WEBHOOK_SECRETS, or a secrets file), never the
+        development ones."""
+        if self.env != "production":
+            return self
+        given = {s for secrets in self.webhook_secrets.values() for s in secrets}
+        if "webhook_secrets" not in self.model_fields_set or given & {s for v in DEV_SECRETS.values() for s in v}:
+            raise ValueError("WEBHOOK_SECRETS must be set in production, without the development secrets")
+        return self
 
     @property
     def freight(self) -> domain.Freight:

@@ -1,7 +1,12 @@
 """Contracts: the envelope, payment terms and partner messages refuse what they should."""
 
+import json
+import os
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -141,3 +146,27 @@ def test_a_consumer_reads_each_version_of_an_event_by_its_own_class() -> None:
     unknown = old.model_copy(update={"version": 3}).model_dump_json().encode()
     with pytest.raises(ValueError, match="version 3"):
         sub.parse(unknown)
+
+
+def test_production_refuses_the_development_webhook_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.logistics.settings import DEV_SECRETS, LogisticsSettings
+
+    monkeypatch.setenv("GENDAN_ENV", "production")
+    monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://gendan:s3cret@db.internal/gendan_logistics")
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "kafka-1:9092")
+    with pytest.raises(ValidationError, match="WEBHOOK_SECRETS must be set"):
+        LogisticsSettings()
+    monkeypatch.setenv("WEBHOOK_SECRETS", json.dumps({"sf-express": DEV_SECRETS["sf-express"]}))
+    with pytest.raises(ValidationError, match="without the development secrets"):
+        LogisticsSettings()
+    monkeypatch.setenv("WEBHOOK_SECRETS", json.dumps({"sf-express": ["whsec_c2VjcmV0LWZyb20tdGhlLXZhdWx0"]}))
+    assert LogisticsSettings().webhook_secrets == {"sf-express": ["whsec_c2VjcmV0LWZyb20tdGhlLXZhdWx0"]}
+
+
+def test_secrets_can_come_from_files(tmp_path: Path) -> None:
+    """As Kubernetes mounts them: one file per setting in the folder GENDAN_SECRETS_DIR names."""
+    (tmp_path / "kafka_password").write_text("from-a-file")
+    read = "from shared.settings import KafkaSettings; print(KafkaSettings(kafka_username='order').kafka_password)"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")} | {"GENDAN_SECRETS_DIR": str(tmp_path)}
+    found = subprocess.run([sys.executable, "-c", read], env=env, capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "from-a-file"
