@@ -30,6 +30,7 @@ from shared.contracts import (
     DocumentIssued,
     Event,
     EventData,
+    InspectionRecorded,
     InvoiceIssued,
     OrderTerms,
     ProductionOrderCreated,
@@ -142,6 +143,10 @@ def reference_of(event: Event[EventData]) -> Reference | None:
             return Reference("invoice", data.invoice_number, f"Invoice {data.invoice_number}", None)
         case CreditNoteIssued():
             return Reference("credit_note", data.credit_note_number, f"Credit note {data.credit_note_number}", None)
+        case InspectionRecorded(stage="final"):  # production's final inspection is the inspection report
+            verdict = "passed" if data.passed else "failed"
+            name = f"Final inspection of {data.work_order_id}: {verdict}"
+            return Reference("inspection_report", data.inspection_id, name, None)
         case DocumentIssued():  # logistics' shipping documents, as PDFs it serves
             href = f"/documents/{data.document_id}"
             return Reference(
