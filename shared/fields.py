@@ -110,3 +110,10 @@ Count = Annotated[int, Field(ge=0, le=2_000_000_000)]
 BigCount = Annotated[int, Field(ge=0, le=10**15)]
 """A sum of counts (the pieces of several work orders)."""
 Weight = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=3), AfterValidator(_to("0.001"))]
+Rate = Annotated[
+    Decimal,
+    BeforeValidator(_exact_amount),
+    Field(gt=0, le=100_000, max_digits=18, decimal_places=8),
+    AfterValidator(_to("0.00000001")),
+]
+"""An exchange rate: home-currency units per unit of another currency."""

@@ -21,6 +21,7 @@ from shared.fields import (
     Name,
     OptionalText,
     PositiveMoney,
+    Rate,
     Ref,
     Text,
     Timestamp,
@@ -188,7 +189,7 @@ class FinancePayment(PartnerMessage):
     reference: OptionalText = Field(default="", description="The payer's remittance text.")
     order_ref: _MaybeRef = Field(default="", description="The order it pays: our order id or the customer's PO.")
     value_date: BusinessDate | None = Field(default=None, description="When the money was credited to our account.")
-    fx_rate: Annotated[Decimal, Field(gt=0, le=100_000, max_digits=18, decimal_places=8)] | None = Field(
+    fx_rate: Rate | None = Field(
         default=None, description="Foreign currency: the bank's rate, home-currency units per unit received."
     )
 

@@ -2,14 +2,13 @@
 foreign-exchange settlement of the customer's payments (billing), each a step with a state, announced by the
 service that owns it as `<service>.formality_changed` and followed per order by the order service."""
 
-from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import Field
 
 from shared.contracts.base import EventData, per_service
-from shared.fields import Currency, Money, OptionalText, Ref
+from shared.fields import Currency, Money, OptionalText, Rate, Ref
 
 
 class FormalityStep(StrEnum):
@@ -32,9 +31,7 @@ class FormalityChanged(EventData):
     blocks_shipment: bool = Field(default=False, description="The goods may not leave while it stands.")
     currency: Currency | None = Field(default=None, description="fx_settlement: the currency received.")
     amount: Money | None = None
-    rate: Annotated[Decimal, Field(gt=0, le=100_000, max_digits=18, decimal_places=8)] | None = Field(
-        default=None, description="fx_settlement: home-currency units per unit received."
-    )
+    rate: Rate | None = Field(default=None, description="fx_settlement: home-currency units per unit received.")
     home_currency: Currency | None = None
     home_amount: Money | None = None
 
