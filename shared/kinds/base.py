@@ -64,3 +64,17 @@ class Kind:
 
 
 HOUR = timedelta(hours=1)
+
+
+def dead_letters_open(stage: Stage) -> Kind:
+    """The same operational kind in every stage: its dead letters wait for a person (shared.exceptions)."""
+    return Kind(
+        f"{stage.value}.dead_letters_open",
+        stage,
+        Severity.HIGH,
+        Role.SUPERVISOR,
+        4 * HOUR,
+        Cause.UNKNOWN,
+        "Read the dead letters' reasons (GET /dead-letters/<topic>), fix the cause, then replay or discard each.",
+        "Messages the service could not apply wait in a dead-letter topic for a person.",
+    )

@@ -1,6 +1,6 @@
 """The exception kinds of the billing stage."""
 
-from shared.kinds.base import HOUR, Cause, Kind, Role, Severity, Stage
+from shared.kinds.base import HOUR, Cause, Kind, Role, Severity, Stage, dead_letters_open
 
 BILLING_KINDS = (
     Kind(
@@ -63,14 +63,5 @@ BILLING_KINDS = (
         "Agree with the customer: refund the money or keep it as credit for the next order.",
         "A change or cancellation credited an invoice the customer had already paid.",
     ),
-    Kind(
-        "billing.dead_letters_open",
-        Stage.BILLING,
-        Severity.HIGH,
-        Role.SUPERVISOR,
-        4 * HOUR,
-        Cause.UNKNOWN,
-        "Read the dead letters' reasons (GET /dead-letters/<topic>), fix the cause, then replay or discard each.",
-        "Messages the service could not apply wait in a dead-letter topic for a person.",
-    ),
+    dead_letters_open(Stage.BILLING),
 )

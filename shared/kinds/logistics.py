@@ -1,6 +1,6 @@
 """The exception kinds of the logistics stage."""
 
-from shared.kinds.base import HOUR, Cause, Kind, Role, Severity, Stage
+from shared.kinds.base import HOUR, Cause, Kind, Role, Severity, Stage, dead_letters_open
 
 LOGISTICS_KINDS: tuple[Kind, ...] = (
     Kind(
@@ -105,16 +105,7 @@ LOGISTICS_KINDS += (
         "Tell the customer the new date, or speed the shipment up (another mode, a direct last mile).",
         "A shipment's estimated arrival is after the date promised to the customer.",
     ),
-    Kind(
-        "logistics.dead_letters_open",
-        Stage.LOGISTICS,
-        Severity.HIGH,
-        Role.SUPERVISOR,
-        4 * HOUR,
-        Cause.UNKNOWN,
-        "Read the dead letters' reasons (GET /dead-letters/<topic>), fix the cause, then replay or discard each.",
-        "Messages the service could not apply wait in a dead-letter topic for a person.",
-    ),
+    dead_letters_open(Stage.LOGISTICS),
     Kind(
         "logistics.customs_held",
         Stage.LOGISTICS,

@@ -1,6 +1,6 @@
 """The exception kinds of the order stage."""
 
-from shared.kinds.base import HOUR, Cause, Kind, Role, Severity, Stage
+from shared.kinds.base import HOUR, Cause, Kind, Role, Severity, Stage, dead_letters_open
 
 ORDER_KINDS = (
     Kind(
@@ -93,14 +93,5 @@ ORDER_KINDS = (
         "Agree the remedy with the customer (replacement, rework, credit note or explanation) and start it.",
         "A customer complaint about the order is open.",
     ),
-    Kind(
-        "order.dead_letters_open",
-        Stage.ORDER,
-        Severity.HIGH,
-        Role.SUPERVISOR,
-        4 * HOUR,
-        Cause.UNKNOWN,
-        "Read the dead letters' reasons (GET /dead-letters/<topic>), fix the cause, then replay or discard each.",
-        "Messages the service could not apply wait in a dead-letter topic for a person.",
-    ),
+    dead_letters_open(Stage.ORDER),
 )

@@ -1,6 +1,6 @@
 """The exception kinds of the production stage."""
 
-from shared.kinds.base import HOUR, Cause, Kind, Role, Severity, Stage
+from shared.kinds.base import HOUR, Cause, Kind, Role, Severity, Stage, dead_letters_open
 
 PRODUCTION_KINDS = (
     Kind(
@@ -103,16 +103,7 @@ PRODUCTION_KINDS = (
         "Stop the line until the customer approved the sample, or get the approval now.",
         "The MES started a work order still waiting for the customer's approval.",
     ),
-    Kind(
-        "production.dead_letters_open",
-        Stage.PRODUCTION,
-        Severity.HIGH,
-        Role.SUPERVISOR,
-        4 * HOUR,
-        Cause.UNKNOWN,
-        "Read the dead letters' reasons (GET /dead-letters/<topic>), fix the cause, then replay or discard each.",
-        "Messages the service could not apply wait in a dead-letter topic for a person.",
-    ),
+    dead_letters_open(Stage.PRODUCTION),
     Kind(
         "production.commodity_inspection_failed",
         Stage.PRODUCTION,
