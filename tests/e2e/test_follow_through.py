@@ -75,7 +75,9 @@ async def test_an_export_order_is_followed_through_to_its_review(shared_system: 
 
         async def settled_in_cny() -> dict[str, Any] | None:
             found = (await orders.get(f"/orders/{oid}/formalities")).json()
-            return found if not found["pending"] else None
+            last = {s["step"]: s["status"] for s in found["steps"]}
+            done = last.get("customs_declaration") == "released" and last.get("commodity_inspection") == "passed"
+            return found if done and not found["pending"] else None  # each service's last report has come
 
         formalities = await until("every formality reported", settled_in_cny)
         steps = {s["step"]: s for s in formalities["steps"]}
