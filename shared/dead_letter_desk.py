@@ -77,18 +77,14 @@ async def read(bootstrap: str, topic: str, prefix: str, limit: int) -> list[tupl
 
 
 def _shown(topic: str, record: Any, headers: dict[str, str], action: DeadLetterAction | None) -> DeadLetter:
-    def number(name: str) -> int | None:
-        value = headers.get(name, "")
-        return int(value) if value.isdigit() else None
-
     return DeadLetter(
         topic=topic,
         partition=record.partition,
         offset=record.offset,
         key=scrub(record.key.decode(errors="replace"), 200) if record.key else None,
         reason=scrub(headers.get("x-dlq-reason", ""), 1000),
-        original_partition=number("x-original-partition"),
-        original_offset=number("x-original-offset"),
+        original_partition=_number(headers, "x-original-partition"),
+        original_offset=_number(headers, "x-original-offset"),
         failed_at=headers.get("x-failed-at"),
         body=scrub((record.value or b"").decode(errors="replace"), BODY_SHOWN),
         status=action.action if action else "open",
@@ -174,8 +170,8 @@ async def _replay(runtime: Any, topic: str, record: Any, headers: dict[str, str]
     kept[REPLAY_HEADER] = json.dumps({"partition": record.partition, "offset": record.offset})
     original = Record(
         topic=topic,
-        partition=_number(headers, "x-original-partition", record.partition),
-        offset=_number(headers, "x-original-offset", record.offset),
+        partition=_or(_number(headers, "x-original-partition"), record.partition),
+        offset=_or(_number(headers, "x-original-offset"), record.offset),
         key=record.key.decode(errors="replace") if record.key else None,
         headers=kept,
     )
@@ -184,9 +180,14 @@ async def _replay(runtime: Any, topic: str, record: Any, headers: dict[str, str]
     await runtime.consumer.deliver(runtime.consumer.subscriptions[topic], record.value or b"", original)
 
 
-def _number(headers: dict[str, str], name: str, default: int) -> int:
+def _or(found: int | None, default: int) -> int:
+    return default if found is None else found
+
+
+def _number(headers: dict[str, str], name: str) -> int | None:
+    """A number the dead letter's headers carry (its origin), if they carry one."""
     value = headers.get(name, "")
-    return int(value) if value.isdigit() else default
+    return int(value) if value.isdigit() else None
 
 
 @router.post("/{topic}/{partition}/{offset}/replay", response_model=DeadLetter, dependencies=[Depends(auth.allow())])

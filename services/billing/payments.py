@@ -12,7 +12,15 @@ from sqlmodel import col, select
 from services.billing import domain, ledger, settings
 from services.billing.ledger import billed, locked_account
 from services.billing.models import Account, CreditEntry, CustomerCredit, Invoice, Payment, PaymentApplication
-from shared.contracts import FORMALITY, UNASSIGNED, CreditApplied, FinancePayment, FormalityStep, PaymentReceived
+from shared.contracts import (
+    FORMALITY,
+    HOME_COUNTRY,
+    UNASSIGNED,
+    CreditApplied,
+    FinancePayment,
+    FormalityStep,
+    PaymentReceived,
+)
 from shared.errors import Invalid
 from shared.exceptions import SYSTEM, raise_exception, resolve_exception, resolve_exceptions
 from shared.fields import MAX_MONEY
@@ -355,9 +363,6 @@ async def apply_waiting(invoice: Invoice, account: Account, uow: UnitOfWork) -> 
     for payment in await uow.all(early, lock=True):  # the money came first (re-checked under the lock)
         await apply_payment(payment, invoice, account, uow)
     await apply_credit(invoice, account, uow)
-
-
-HOME_COUNTRY = "CN"
 
 
 def settle_fx(payment: Payment, account: Account, uow: UnitOfWork) -> None:

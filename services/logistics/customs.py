@@ -12,7 +12,7 @@ from services.logistics import domain, handlers
 from services.logistics.models import Consignment, Shipment
 from shared import auth
 from shared.auth import AccessRole
-from shared.contracts import FORMALITY, FormalityStep
+from shared.contracts import FORMALITY, HOME_COUNTRY, FormalityStep
 from shared.exceptions import raise_exception, resolve_exception
 from shared.fields import OptionalText, scrub
 from shared.service import RuntimeDep
@@ -30,16 +30,10 @@ class CustomsIn(BaseModel):
     reason: OptionalText = ""
 
 
-def waits(shipment: Shipment, consignment: Consignment) -> bool:
-    """Whether a planned shipment must wait: billing has not released it, or customs hold it."""
-    billing = consignment.holds_shipment and consignment.released_at is None
-    return billing or shipment.customs_status == "held"
-
-
 async def declare(uow: UnitOfWork, shipment: Shipment, given: CustomsIn) -> Shipment:
     consignment = await uow.get(Consignment, shipment.order_id, lock=True)
     assert consignment is not None
-    if consignment.country == "CN":
+    if consignment.country == HOME_COUNTRY:
         raise HTTPException(status.HTTP_409_CONFLICT, f"shipment {shipment.id} is domestic: no customs declaration")
     shipment.customs_status = given.status
     shipment.customs_number = scrub(given.declaration_number, 64) or shipment.customs_number
@@ -60,7 +54,7 @@ async def declare(uow: UnitOfWork, shipment: Shipment, given: CustomsIn) -> Ship
             )
     elif given.status == "released":
         await resolve_exception(uow, kind_name=KIND, reason="released by customs", **subject)  # type: ignore[arg-type]
-        if waiting and not waits(shipment, consignment):
+        if waiting and not handlers.must_wait(shipment, consignment):
             handlers.dispatch(uow, shipment, consignment)
     changed = FORMALITY["logistics"](
         step=FormalityStep.CUSTOMS_DECLARATION,

@@ -265,6 +265,12 @@ async def replace_legs(uow: UnitOfWork, shipment: Shipment, country: str) -> Non
         uow.release(leg.tracking_number)
 
 
+def must_wait(shipment: Shipment, consignment: Consignment) -> bool:
+    """Whether a planned shipment may not leave yet: billing has not released the order, or customs hold it."""
+    billing = consignment.holds_shipment and consignment.released_at is None
+    return billing or shipment.customs_status == "held"
+
+
 def dispatch(uow: UnitOfWork, shipment: Shipment, consignment: Consignment) -> None:
     """Release the shipment to its carrier: the goods may leave (the `shipment` payment trigger)."""
     shipment.held, shipment.dispatched_at = False, uow.clock.now()
@@ -292,7 +298,7 @@ async def on_shipment_released(event: Event[ShipmentReleased], uow: UnitOfWork) 
         return
     consignment.released_at = event.data.released_at
     for shipment in await order_shipments(uow, event.order_id, lock=True):
-        if shipment.held and shipment.status == domain.ShipmentStatus.PLANNED and shipment.customs_status != "held":
+        if shipment.held and shipment.status == domain.ShipmentStatus.PLANNED and not must_wait(shipment, consignment):
             dispatch(uow, shipment, consignment)
 
 

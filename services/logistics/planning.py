@@ -7,9 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from shared.contracts import ClaimStatus
-
-HOME_COUNTRY = "CN"
+from shared.contracts import HOME_COUNTRY, ClaimStatus
 
 
 class Mode(StrEnum):

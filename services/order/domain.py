@@ -225,7 +225,7 @@ def review_questions(terms: OrderTerms, products: Mapping[str, ProductFacts], *,
 
     `products` is keyed by lower-case SKU and name."""
     questions = []
-    if terms.destination_country != "CN" and terms.incoterm is None:
+    if terms.export and terms.incoterm is None:
         questions.append(Question("missing_incoterm", "incoterm", "Export order without an incoterm: FOB, CIF, DAP?"))
     for i, line in enumerate(terms.lines):
         where = f"lines.{i}"

@@ -60,7 +60,7 @@ UPLOADABLE = (
 
 def order_type(terms: OrderTerms) -> set[str]:
     """What decides an order's checklist and tasks: domestic or export, make and/or buy, inspected or not."""
-    kinds = {"export" if terms.destination_country != "CN" else "domestic"}
+    kinds = {"export" if terms.export else "domestic"}
     kinds |= {line.make_or_buy for line in terms.lines}
     if terms.requirements.inspection != "none":
         kinds.add("inspection")

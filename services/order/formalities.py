@@ -42,7 +42,7 @@ async def steps(uow: UnitOfWork, order: Order, terms: OrderTerms) -> dict[str, A
     paid in a foreign currency)."""
     query = select(ExportStep).where(ExportStep.order_id == order.id).order_by(col(ExportStep.updated_at))
     found = await uow.all(query)
-    export = terms.destination_country != "CN"
+    export = terms.export
     expected = []
     if export:
         expected += [FormalityStep.CUSTOMS_DECLARATION, FormalityStep.COMMODITY_INSPECTION]

@@ -30,7 +30,7 @@ from shared.contracts import (
     ExceptionResolved,
     FormalityChanged,
     MessageRejected,
-    MilestonesChanged,
+    Milestone,
     OrderClosed,
     RemedyDone,
 )
@@ -56,8 +56,8 @@ async def on_lifecycle_event(event: Event[EventData], uow: UnitOfWork) -> None:
     tracking.follow(order, event)
     await milestones.stage_milestone(uow, order, event.envelope)
     await changes.follow_production(event, uow)
-    await tracking.follow_plan(uow, order, event)
-    await follow_through(uow, order, event, moved=order.status != before)
+    plans = await tracking.follow_plan(uow, order, event)
+    await follow_through(uow, order, event, moved=order.status != before, plans=plans)
     if order.open_exceptions:  # only then can this event clear one
         for cleared, reason in domain.cleared_by(found, event.envelope.type):
             await board.resolve_own(uow, order_id=order.id, kind_name=cleared, reason=reason, **_it(order))
@@ -71,13 +71,15 @@ async def on_lifecycle_event(event: Event[EventData], uow: UnitOfWork) -> None:
         await post_review.write(uow, order)
 
 
-async def follow_through(uow: UnitOfWork, order: Order, event: Event[EventData], *, moved: bool) -> None:
+async def follow_through(
+    uow: UnitOfWork, order: Order, event: Event[EventData], *, moved: bool, plans: list[list[Milestone]] | None
+) -> None:
     """What an event means for the order's file, tasks and complaints."""
     await files.file_reference(uow, order, event)
     if moved:
         await files.check(uow, order)
-    if isinstance(event.data, MilestonesChanged):
-        await tasks.follow_plan(uow, order)
+    if plans is not None:  # production's plan moved
+        await tasks.follow_plan(uow, order, plans)
     elif isinstance(event.data, FormalityChanged):
         await formalities.follow(uow, order, event)  # type: ignore[arg-type]
     elif isinstance(event.data, RemedyDone):

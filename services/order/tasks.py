@@ -16,8 +16,8 @@ from sqlmodel import col, select
 
 from services.order import board
 from services.order.files import order_type
-from services.order.models import LineProgress, Order, Task, TaskTemplate
-from services.order.tracking import expected, promised
+from services.order.models import Order, Task, TaskTemplate
+from services.order.tracking import expected, plans_of, promised
 from shared.contracts import Milestone, MilestoneName, OrderTerms
 from shared.ids import new_id
 from shared.unit_of_work import UnitOfWork
@@ -138,11 +138,6 @@ def anchor_date(anchor: str, *, accepted: date, promise: date, plans: Iterable[l
     return promise - timedelta(days=DAYS_BEFORE_PROMISE.get(anchor, 0))
 
 
-async def plans_of(uow: UnitOfWork, order_id: str) -> list[list[Milestone]]:
-    query = select(LineProgress).where(LineProgress.order_id == order_id, col(LineProgress.status) != "cancelled")
-    return [[Milestone.model_validate(m) for m in p.milestones] for p in await uow.all(query) if p.milestones]
-
-
 async def create_for(uow: UnitOfWork, order: Order) -> list[Task]:
     """The order's tasks from the active templates for its type (on acceptance; once)."""
     if (await uow.session.exec(select(Task.id).where(Task.order_id == order.id).limit(1))).first() is not None:
@@ -172,15 +167,14 @@ async def create_for(uow: UnitOfWork, order: Order) -> list[Task]:
     return made
 
 
-async def follow_plan(uow: UnitOfWork, order: Order) -> None:
-    """Production moved its plan: open tasks anchored on a milestone move with it."""
+async def follow_plan(uow: UnitOfWork, order: Order, plans: list[list[Milestone]]) -> None:
+    """Production moved its plan (`plans`, as tracking read them): open tasks anchored on a milestone move with it."""
     query = select(Task).where(
         Task.order_id == order.id, Task.status == OPEN, col(Task.anchor).in_(list(MILESTONES | {"shipment"}))
     )
     tasks = await uow.all(query)
     if not tasks:
         return
-    plans = await plans_of(uow, order.id)
     accepted = (order.decided_at or uow.clock.now()).date()
     for task in tasks:
         anchor = anchor_date(task.anchor or "accepted", accepted=accepted, promise=promised(order), plans=plans)

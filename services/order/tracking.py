@@ -55,19 +55,22 @@ def follow(order: Order, event: Event[EventData]) -> None:
         order.next_due_date = None  # nothing left to collect
 
 
-async def follow_plan(uow: UnitOfWork, order: Order, event: Event[EventData]) -> None:
-    """Production moved a line's milestone plan: the order's next milestone and planned completion follow."""
+async def plans_of(uow: UnitOfWork, order_id: str) -> list[list[Milestone]]:
+    """Production's milestone plan of each of the order's work orders still running or done (not cancelled)."""
+    query = select(LineProgress).where(col(LineProgress.order_id) == order_id, col(LineProgress.status) != "cancelled")
+    return [[Milestone.model_validate(m) for m in p.milestones] for p in await uow.all(query) if p.milestones]
+
+
+async def follow_plan(uow: UnitOfWork, order: Order, event: Event[EventData]) -> list[list[Milestone]] | None:
+    """Production moved a line's milestone plan: the order's next milestone and planned completion follow.
+    Returns the order's plans as they are now (None for any other event)."""
     if not isinstance(event.data, MilestonesChanged):
-        return
-    query = select(LineProgress).where(col(LineProgress.order_id) == order.id, col(LineProgress.status) != "cancelled")
-    plans = [
-        [Milestone.model_validate(m) for m in progress.milestones]
-        for progress in await uow.all(query)
-        if progress.milestones
-    ]
+        return None
+    plans = await plans_of(uow, order.id)
     order.milestone, order.milestone_date = next_planned(plans)
     if completion := completion_date(plans):
         order.planned_completion = completion
+    return plans
 
 
 def expected(milestone: Milestone) -> date:

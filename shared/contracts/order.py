@@ -95,6 +95,9 @@ class OrderLine(Contract):
     make_or_buy: Literal["make", "buy"] = "make"
 
 
+HOME_COUNTRY = "CN"
+"""Where Gendan's firm ships from: an order to anywhere else is an export (customs, inspection, FX)."""
+
 Incoterm = Literal["EXW", "FCA", "FAS", "FOB", "CFR", "CIF", "CPT", "CIP", "DAP", "DPU", "DDP"]
 
 
@@ -129,7 +132,7 @@ class OrderTerms(Contract):
     delivery_date: BusinessDate
     payment_terms: PaymentTerms = NET_30_AFTER_DELIVERY
     delivery_address: Text
-    destination_country: Country = "CN"
+    destination_country: Country = HOME_COUNTRY
     contact: Name
     contact_email: OptionalText = ""
     contact_phone: OptionalText = ""
@@ -156,6 +159,11 @@ class OrderTerms(Contract):
         if len(self.model_dump_json(include=set(OrderTerms.model_fields)).encode()) > MAX_ORDER_JSON_BYTES:
             raise ValueError(f"order larger than {MAX_ORDER_JSON_BYTES // 1024} KiB; split it")
         return self
+
+    @property
+    def export(self) -> bool:
+        """The goods leave the country: customs, commodity inspection and FX settlement apply."""
+        return self.destination_country != HOME_COUNTRY
 
     def compute_total(self) -> Decimal:
         """Sum of quantity times unit price over the lines."""

@@ -214,9 +214,7 @@ async def board_page(
     order_id: BoardOrder = None,
 ) -> Response:
     """The exceptions board: open exceptions, worst and oldest first, with what can be done to them."""
-    entries = await _board(runtime, severity or None, assignee, order_id)
-    filters = {"severity": severity or "", "assignee": assignee or "", "order_id": order_id or ""}
-    return render(request, fmt, "board.html", **_board_context(runtime, request, entries, filters=filters))
+    return await _board_view(request, runtime, fmt, "board.html", severity, assignee, order_id)
 
 
 @router.get("/exceptions/rows")
@@ -228,9 +226,22 @@ async def board_rows(
     assignee: BoardMine = None,
     order_id: BoardOrder = None,
 ) -> Response:
+    return await _board_view(request, runtime, fmt, "board_table.html", severity, assignee, order_id)
+
+
+async def _board_view(
+    request: Request,
+    runtime: Runtime,
+    fmt: Any,
+    template: str,
+    severity: Severity | Literal[""] | None,
+    assignee: str | None,
+    order_id: str | None,
+) -> Response:
+    """The board, or its table alone (what the live feed swaps in), for the filters given."""
     entries = await _board(runtime, severity or None, assignee, order_id)
     filters = {"severity": severity or "", "assignee": assignee or "", "order_id": order_id or ""}
-    return render(request, fmt, "board_table.html", **_board_context(runtime, request, entries, filters=filters))
+    return render(request, fmt, template, **_board_context(runtime, request, entries, filters=filters))
 
 
 Note = Annotated[str, Form(max_length=4000)]
